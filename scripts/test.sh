@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the test suite: `bash scripts/test.sh [pytest args]`.
+# Fast tests by default; TEXTGEN_SLOW=1 also runs the slow real-data tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+. .venv/bin/activate
+python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
+python -c "import textgen, pytest" 2>/dev/null || pip install -q -e '.[test]'
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "note: redis-server not found; Redis tests will fail (apt-get install -y redis-server)" >&2
+fi
+if [ "${TEXTGEN_SLOW:-0}" = "1" ]; then
+  exec python -m pytest -m "" "$@"
+fi
+exec python -m pytest "$@"

@@ -1,0 +1,17 @@
+"""textgen: character-level recurrent language models for Chinese poetry and lyrics.
+
+from textgen import Generator
+gen = Generator.from_checkpoint("checkpoints/tang")
+print(gen.generate("床前", max_new_tokens=24, seed=1)[0].text)
+"""
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy so `import textgen` stays cheap (no torch) for the CLI's --help and the data tools.
+    if name == "Generator":
+        from textgen.sampling.generator import Generator
+
+        return Generator
+    raise AttributeError(name)

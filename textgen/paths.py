@@ -1,0 +1,44 @@
+"""Where textgen keeps downloads and prepared data.
+
+The data home is `$TEXTGEN_HOME` when set, else `~/.cache/textgen`. Lyrics corpora that cannot be
+downloaded here are read from a local mirror: `$TEXTGEN_MIRROR` (e.g. `../shared/corpora`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def data_home() -> Path:
+    """The root of textgen's cache (downloads/, prepared/)."""
+    env = os.environ.get("TEXTGEN_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "textgen"
+
+
+def mirror_dir() -> Path | None:
+    """The local mirror of lyrics corpora, if one is configured."""
+    env = os.environ.get("TEXTGEN_MIRROR")
+    return Path(env).expanduser() if env else None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """UTF-8 text version of atomic_write_bytes."""
+    atomic_write_bytes(path, text.encode("utf-8"))
