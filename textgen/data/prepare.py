@@ -1,0 +1,247 @@
+"""Corpus -> prepared directory: cleaned, split text files, a tokenizer, token id arrays, summary.json.
+
+    pc = prepare("tang")                      # or "corpora/tang", "my_lyrics.txt", a prepared dir
+    pc.ids("train")                           # np.memmap of token ids, each document then <eos>
+    pc.text_path("val").read_text()           # documents separated by blank lines
+    pc.summary["chars_per_token"]["val"]
+
+Prepared dirs live in `data_home()/prepared/<name>-<tokenizer>-<hash8>/`, the hash covering the
+manifest, the raw files' checksums and the options, so a second call returns the cached dir at once.
+They are built in a temp dir and renamed into place: never half-written.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from textgen.data.clean import Cleaner, poem_form
+from textgen.data.fetch import fetch
+from textgen.data.manifest import resolve
+from textgen.data.readers import count_hint, read_documents
+from textgen.data.split import SPLITS, assign
+from textgen.errors import ConfigError, CorpusError
+from textgen.paths import data_home
+from textgen.tokenizer import CharTokenizer, Tokenizer, tokenizer_from_json
+
+# Bump when cleaning/splitting/encoding changes so that old prepared dirs are not reused.
+PIPELINE_VERSION = 1
+TOKENIZERS = ("char", "sentencepiece")
+
+
+def prepared_home() -> Path:
+    return data_home() / "prepared"
+
+
+@dataclass
+class PreparedCorpus:
+    dir: Path
+    name: str
+    tokenizer: Tokenizer
+    summary: dict
+
+    def ids(self, split: str) -> np.ndarray:
+        path = self.dir / f"{split}.npy"
+        if split not in SPLITS or not path.is_file():
+            raise CorpusError(f"{self.dir}: no split {split!r} (expected one of {SPLITS})")
+        arr = np.load(path, mmap_mode="r")
+        return arr
+
+    def text_path(self, split: str) -> Path:
+        if split not in SPLITS:
+            raise CorpusError(f"{self.dir}: no split {split!r} (expected one of {SPLITS})")
+        return self.dir / f"{split}.txt"
+
+    def documents(self, split: str) -> list[str]:
+        text = self.text_path(split).read_text(encoding="utf-8")
+        return text[:-1].split("\n\n") if text else []
+
+
+def load_prepared(path: str | Path) -> PreparedCorpus:
+    path = Path(path)
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+        tok = tokenizer_from_json((path / "tokenizer.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise CorpusError(f"{path}: not a prepared corpus ({Path(e.filename).name} missing)") from e
+    except json.JSONDecodeError as e:
+        raise CorpusError(f"{path}/summary.json: not valid JSON ({e})") from e
+    return PreparedCorpus(dir=path, name=summary["name"], tokenizer=tok, summary=summary)
+
+
+def is_prepared_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "summary.json").is_file() and (path / "tokenizer.json").is_file()
+
+
+def list_prepared(name: str) -> list[Path]:
+    home = prepared_home()
+    return sorted(p for p in home.glob(f"{name}-*") if is_prepared_dir(p)) if home.is_dir() else []
+
+
+def train_tokenizer(
+    kind: str, docs: list[str], *, vocab_size: int | None, min_freq: int, model_type: str, progress: bool
+) -> Tokenizer:
+    if kind == "char":
+        return CharTokenizer.train(docs, min_freq=min_freq)
+    from textgen.tokenizer.spm import SentencePieceTokenizer
+
+    return SentencePieceTokenizer.train(docs, vocab_size=vocab_size or 8000, model_type=model_type)
+
+
+def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.ndarray:
+    ids = array.array("i")
+    eos = tok.eos_id
+    for doc in tqdm(docs, desc=desc, unit="doc", disable=not progress, leave=False):
+        ids.extend(tok.encode(doc, unknown="unk"))
+        ids.append(eos)
+    dtype = np.uint16 if tok.vocab_size <= 65536 else np.int32
+    return np.frombuffer(ids, dtype=np.int32).astype(dtype)
+
+
+def _collect(m, raw, progress: bool) -> tuple[list[str], list[dict], Counter, int]:
+    cleaner = Cleaner(m.clean)
+    texts, metas, n_read = [], [], 0
+    bar = tqdm(desc=f"read {m.name}", unit="doc", total=count_hint(m), disable=not progress, leave=False)
+    for doc in read_documents(m, raw):
+        n_read += 1
+        bar.update()
+        text, _ = cleaner(doc.lines, doc.meta)
+        if text is not None:
+            texts.append(text)
+            metas.append(doc.meta)
+    bar.close()
+    return texts, metas, cleaner.dropped, n_read
+
+
+def _meta_counts(metas: list[dict]) -> dict:
+    """Distributions of metadata fields with few distinct values (e.g. artist), for the summary."""
+    out = {}
+    keys = sorted({k for meta in metas for k in meta})
+    for k in keys:
+        c = Counter(str(meta[k]) for meta in metas if k in meta)
+        if len(c) <= 50:
+            out[k] = dict(c.most_common())
+    return out
+
+
+def prepare(
+    source: str | Path,
+    tokenizer: str = "char",
+    vocab_size: int | None = None,
+    min_freq: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    *,
+    model_type: str = "unigram",
+    mirror: str | Path | None = None,
+) -> PreparedCorpus:
+    """Fetch (if needed), clean, split, tokenize and write a prepared corpus; cached by content."""
+    if is_prepared_dir(Path(source)):
+        return load_prepared(source)
+    if tokenizer not in TOKENIZERS:
+        raise ConfigError(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}")
+    if model_type not in ("unigram", "bpe"):
+        raise ConfigError(f"--model-type must be 'unigram' or 'bpe', got {model_type!r}")
+    if min_freq < 1:
+        raise ConfigError(f"--min-freq must be >= 1, got {min_freq}")
+    if vocab_size is not None and vocab_size < 3:
+        raise ConfigError(f"--vocab-size must be >= 3, got {vocab_size}")
+    t0 = time.time()
+    src = resolve(source)
+    m = src.manifest
+    raw = fetch(src, Path(mirror) if mirror else None, progress=progress)
+    options = {"tokenizer": tokenizer, "min_freq": min_freq}
+    if tokenizer == "sentencepiece":
+        options.update(vocab_size=vocab_size or 8000, model_type=model_type)
+    key_src = {"v": PIPELINE_VERSION, "manifest": m.to_dict(), "files": raw.fingerprint, "options": options}
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    out = prepared_home() / f"{m.name}-{tokenizer}-{key[:8]}"
+    if is_prepared_dir(out) and not force:
+        return load_prepared(out)
+
+    texts, metas, dropped, n_read = _collect(m, raw, progress)
+    if not texts:
+        why = ", ".join(f"{r}: {n}" for r, n in dropped.most_common()) or "no documents"
+        raise CorpusError(f"corpus {m.name!r} is empty after cleaning ({n_read} read; dropped {why})")
+    where = assign(texts, m.split)
+    docs = {s: [t for t, w in zip(texts, where, strict=True) if w == s] for s in SPLITS}
+    doc_meta = {s: [mt for mt, w in zip(metas, where, strict=True) if w == s] for s in SPLITS}
+    tok = train_tokenizer(
+        tokenizer,
+        docs["train"],
+        vocab_size=vocab_size,
+        min_freq=min_freq,
+        model_type=model_type,
+        progress=progress,
+    )
+
+    prepared_home().mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=prepared_home()))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a prepared corpus is ordinary data
+    try:
+        stats: dict[str, dict] = {k: {} for k in ("documents", "chars", "tokens", "chars_per_token", "unk")}
+        for s in SPLITS:
+            ids = _encode(tok, docs[s], f"encode {s}", progress)
+            np.save(tmp / f"{s}.npy", ids)
+            (tmp / f"{s}.txt").write_text("".join(d + "\n\n" for d in docs[s])[:-1], encoding="utf-8")
+            with open(tmp / f"{s}.meta.jsonl", "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(mt, ensure_ascii=False) + "\n" for mt in doc_meta[s])
+            # Each <eos> stands for one character (the document break), so bits/char is comparable
+            # across tokenizers: total nats / chars / ln 2.
+            chars = sum(len(d) for d in docs[s]) + len(docs[s])
+            stats["documents"][s] = len(docs[s])
+            stats["chars"][s] = chars
+            stats["tokens"][s] = int(ids.size)
+            stats["chars_per_token"][s] = round(chars / ids.size, 4) if ids.size else 0.0
+            stats["unk"][s] = int((ids == tok.unk_id).sum())
+        forms = Counter(poem_form(t.split("\n")) for t in texts) if m.read.kind == "poem" else Counter()
+        summary = {
+            "name": m.name,
+            "description": m.description,
+            "kind": m.read.kind,
+            "tokenizer": {"kind": tok.kind, **options},
+            "vocab_size": tok.vocab_size,
+            **stats,
+            "read_documents": n_read,
+            "kept_documents": len(texts),
+            "dropped": dict(dropped.most_common()),
+            "forms": dict(forms.most_common()),
+            "metadata": _meta_counts(metas),
+            "manifest": m.to_dict(),
+            "manifest_sha256": m.sha256(),
+            "manifest_path": str(m.path) if m.path else None,
+            "files": raw.fingerprint,
+            "pipeline_version": PIPELINE_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "prepare_seconds": round(time.time() - t0, 2),
+        }
+        (tmp / "tokenizer.json").write_text(tok.to_json(), encoding="utf-8")
+        # Written last: a dir with summary.json is complete (and the whole dir is renamed into place).
+        (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        if out.exists():  # --force: swap the new dir in, then drop the old one
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            try:
+                os.replace(tmp, out)
+            except OSError:
+                if not is_prepared_dir(out):  # not a concurrent prepare of the same thing
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_prepared(out)
