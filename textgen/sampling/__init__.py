@@ -1,0 +1,12 @@
+"""Generation: sampling parameters, the Generator engine and its continuous batches.
+
+from textgen.sampling import Generator, SamplingParams
+gen = Generator.from_checkpoint("checkpoints/tang")
+[c] = gen.generate("春", SamplingParams(form="wujue", rhyme=True), seed=7)
+print(c.text, c.finish_reason)
+"""
+
+from textgen.sampling.generator import Batch, Generator, Sequence
+from textgen.sampling.params import Completion, SamplingParams
+
+__all__ = ["Batch", "Completion", "Generator", "SamplingParams", "Sequence"]

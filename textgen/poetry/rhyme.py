@@ -1,0 +1,77 @@
+"""Rhyme groups of the 中华新韵 (the 14 rhymes of modern standard pronunciation), from pypinyin.
+
+A character's group comes from the final of its most common reading (pypinyin's default; 多音字
+take that one reading only):
+
+    一麻 a ia ua      二波 o e uo       三皆 ie üe       四开 ai uai      五微 ei uei
+    六豪 ao iao       七尤 ou iou       八寒 an ian uan üan              九文 en in uen ün
+    十唐 ang iang uang                 十一庚 eng ing ueng ong iong      十二齐 i er ü
+    十三支 -i (zhi chi shi ri zi ci si)                                   十四姑 u
+
+Modern readings, not the 平水韵 of Tang poets: a Tang poem may rhyme in 平水韵 and not here (e.g.
+斜 xie vs 家 jia). Tone (平仄): tone_of() gives 1-4 (0 = neutral/unknown); 1, 2 are 平, 3, 4 are 仄.
+
+    rhyme_group("霜") == rhyme_group("乡") == "唐"
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+RHYME_GROUPS: dict[str, tuple[str, ...]] = {
+    "麻": ("a", "ia", "ua"),
+    "波": ("o", "e", "uo", "io"),
+    "皆": ("ie", "ve", "ue", "ê"),
+    "开": ("ai", "uai"),
+    "微": ("ei", "uei"),
+    "豪": ("ao", "iao"),
+    "尤": ("ou", "iou"),
+    "寒": ("an", "ian", "uan", "van"),
+    "文": ("en", "in", "uen", "vn"),
+    "唐": ("ang", "iang", "uang"),
+    "庚": ("eng", "ing", "ueng", "ong", "iong"),
+    "齐": ("i", "er", "v"),
+    "支": ("-i",),
+    "姑": ("u",),
+}
+_FINAL_TO_GROUP = {f: g for g, finals in RHYME_GROUPS.items() for f in finals}
+_BUZZ = {"zhi", "chi", "shi", "ri", "zi", "ci", "si"}  # their "i" is the apical vowel of 支
+
+
+def is_cjk(ch: str) -> bool:
+    """A CJK unified ideograph (the characters a classical line may contain)."""
+    if len(ch) != 1:
+        return False
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0x20000 <= o <= 0x2FA1F or 0xF900 <= o <= 0xFAFF
+
+
+@lru_cache(maxsize=65536)
+def rhyme_group(ch: str) -> str | None:
+    """The 中华新韵 group of a Chinese character ("唐" for 霜), or None for anything else."""
+    if not is_cjk(ch):
+        return None
+    normal = lazy_pinyin(ch, style=Style.NORMAL, errors=lambda x: [""])[0]
+    if not normal:
+        return None
+    if normal in _BUZZ:
+        return "支"
+    final = lazy_pinyin(ch, style=Style.FINALS, strict=True, errors=lambda x: [""])[0]
+    return _FINAL_TO_GROUP.get(final)
+
+
+@lru_cache(maxsize=65536)
+def tone_of(ch: str) -> int:
+    """Tone 1-4 of a character's most common reading, 0 if neutral or not a Chinese character."""
+    if not is_cjk(ch):
+        return 0
+    s = lazy_pinyin(ch, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda x: [""])[0]
+    return int(s[-1]) if s and s[-1] in "1234" else 0
+
+
+def is_ping(ch: str) -> bool | None:
+    """平 (tones 1, 2) -> True, 仄 (3, 4) -> False, unknown -> None."""
+    t = tone_of(ch)
+    return None if t == 0 else t <= 2

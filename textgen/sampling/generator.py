@@ -1,0 +1,293 @@
+"""The generation engine: a loaded checkpoint, sequences, and a continuously batched step loop.
+
+    gen = Generator.from_checkpoint("checkpoints/tang")
+    gen.generate("床前", SamplingParams(max_new_tokens=24), seed=1)[0].text
+
+    # continuous batching (the HTTP service drives this from a worker thread)
+    batch = gen.new_batch()
+    batch.add(gen.new_sequence("春", SamplingParams(form="wujue"), seed=7))
+    while len(batch):
+        for seq, text in batch.step():       # one forward step for every row
+            print(text, end="")
+
+A row is primed on <eos> + prompt (the model learned <eos> between poems, so the prompt reads as the
+start of one), then every step feeds each row its last token and samples the next with the row's
+own torch.Generator: a row's text depends on its prompt, params and seed, not its neighbours (up
+to floating-point differences of batched matrix products, which only matter at exact ties).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+import torch
+
+from textgen.checkpoint import Checkpoint, load_checkpoint
+from textgen.errors import ConfigError, TokenizerError
+from textgen.model import cat_rows, select_rows
+from textgen.poetry.forms import resolve_form
+from textgen.sampling.constraints import PoemConstraint, VocabIndex
+from textgen.sampling.params import MAX_N, Completion, SamplingParams
+from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
+from textgen.sampling.stream import TextStream
+
+log = logging.getLogger("textgen.sampling")
+MAX_SEED = 2**63 - 1
+ON_UNKNOWN = ("error", "skip")
+
+
+class Sequence:
+    """One row: its prompt, params, seed, random generator and everything generated so far."""
+
+    def __init__(self, gen: Generator, prompt: str, prompt_ids: list[int], params: SamplingParams,
+                 seed: int, constraint: PoemConstraint | None, skipped: list[str]):  # fmt: skip
+        self.prompt, self.prompt_ids, self.params, self.seed = prompt, prompt_ids, params, seed
+        self.constraint = constraint
+        self.skipped = skipped  # unknown prompt characters dropped (on_unknown="skip")
+        self.rng = torch.Generator().manual_seed(seed)  # CPU on every device: same draws everywhere
+        self.stream = TextStream(gen.tokenizer, params.stop)
+        self.ids: list[int] = []  # generated ids
+        self.text = ""  # text released so far (the final text once finished)
+        self.finished = False
+        self.finish_reason: str | None = None
+        self.presence: torch.Tensor | None = None
+        if params.repetition_penalty != 1.0:
+            self.presence = torch.zeros(gen.tokenizer.vocab_size, dtype=torch.bool, device=gen.device)
+            self.presence[prompt_ids] = True
+        self.history = list(prompt_ids) if params.no_repeat_ngram_size else []
+        self.in_batch = False
+
+    @property
+    def tokens(self) -> int:
+        return len(self.ids)
+
+    def completion(self) -> Completion:
+        return Completion(self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt)
+
+    def banned_ngram_tokens(self) -> list[int]:
+        """Tokens that would repeat an n-gram already in the prompt or output."""
+        n = self.params.no_repeat_ngram_size
+        h = self.history
+        if not n or len(h) < n:
+            return []
+        tail = h[len(h) - n + 1 :] if n > 1 else []
+        return [h[i + n - 1] for i in range(len(h) - n + 1) if h[i : i + n - 1] == tail]
+
+    def accept(self, token_id: int, eos_id: int) -> str:
+        """Record a sampled token; return the text it releases; finish the row when it is done."""
+        if token_id == eos_id:
+            return self._finish("eos")
+        self.ids.append(token_id)
+        if self.constraint is not None:
+            self.constraint.advance(token_id)
+        if self.presence is not None:
+            self.presence[token_id] = True
+        if self.params.no_repeat_ngram_size:
+            self.history.append(token_id)
+        delta, stopped = self.stream.push(token_id)
+        self.text += delta
+        if stopped:
+            return delta + self._finish("stop")
+        if self.tokens >= self.params.max_new_tokens:
+            return delta + self._finish("length")
+        return delta
+
+    def _finish(self, reason: str) -> str:
+        tail = "" if reason == "stop" else self.stream.finish()
+        self.text += tail
+        self.finished, self.finish_reason = True, reason
+        return tail
+
+
+class Batch:
+    """Rows generating together: add() joins a row, step() advances every row by one token."""
+
+    def __init__(self, gen: Generator):
+        self.gen = gen
+        self.seqs: list[Sequence] = []
+        self.inputs: list[int] = []  # each row's next input token
+        self.hidden = None
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def add(self, seq: Sequence) -> None:
+        """Prime the row on <eos> + prompt (one forward pass) and join the batch."""
+        if seq.finished or seq.in_batch:
+            raise ValueError("sequence is finished or already in a batch")
+        gen = self.gen
+        ids = [gen.tokenizer.eos_id, *seq.prompt_ids]
+        with torch.inference_mode():
+            hidden = gen.model.init_hidden(1, gen.device)
+            if len(ids) > 1:
+                _, hidden = gen.model(torch.tensor([ids[:-1]], device=gen.device), hidden)
+        self.hidden = hidden if not self.seqs else cat_rows([self.hidden, hidden])
+        self.seqs.append(seq)
+        self.inputs.append(ids[-1])
+        seq.in_batch = True
+
+    def remove(self, seq: Sequence) -> None:
+        """Drop a row (e.g. its client went away); unknown rows are ignored."""
+        if seq in self.seqs:
+            self._keep([r for r, s in enumerate(self.seqs) if s is not seq])
+        seq.in_batch = False
+
+    def step(self) -> list[tuple[Sequence, str]]:
+        """One forward step for all rows; returns (row, newly released text) for every row.
+        Rows that finished are removed and have seq.finished and seq.finish_reason set."""
+        if not self.seqs:
+            return []
+        gen = self.gen
+        with torch.inference_mode():
+            idx = torch.tensor(self.inputs, device=gen.device)
+            logits, self.hidden = gen.forward_step(idx, self.hidden)
+            tokens = gen.choose(logits, self.seqs).tolist()
+        events, keep = [], []
+        for r, (seq, tok) in enumerate(zip(self.seqs, tokens, strict=True)):
+            events.append((seq, seq.accept(tok, gen.tokenizer.eos_id)))
+            if not seq.finished:
+                keep.append(r)
+        self.inputs = tokens
+        if len(keep) < len(self.seqs):
+            for seq in self.seqs:
+                seq.in_batch = not seq.finished
+            self._keep(keep)
+        return events
+
+    def _keep(self, rows: list[int]) -> None:
+        self.seqs = [self.seqs[r] for r in rows]
+        self.inputs = [self.inputs[r] for r in rows]
+        if rows:
+            self.hidden = select_rows(self.hidden, torch.tensor(rows, device=self.gen.device))
+        else:
+            self.hidden = None
+
+
+class Generator:
+    """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
+
+    def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet"):
+        self.checkpoint = checkpoint
+        self.tokenizer = checkpoint.tokenizer
+        self.model = checkpoint.model.eval()
+        self.device = next(self.model.parameters()).device
+        self.digest = checkpoint.digest
+        self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
+        p = checkpoint.path
+        self.name = (p.parent.name if p.stem in ("best", "last") else p.stem) if p else "model"
+        self._index: VocabIndex | None = None
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs) -> Generator:
+        return cls(load_checkpoint(path, device=device), **kwargs)
+
+    @property
+    def index(self) -> VocabIndex:
+        if self._index is None:
+            self._index = VocabIndex(self.tokenizer, self.device)
+        return self._index
+
+    def forward_step(self, idx: torch.Tensor, hidden):
+        """(B,) -> logits (B, V), hidden: the one model call per batch step."""
+        return self.model.step(idx, hidden)
+
+    def new_sequence(self, prompt: str = "", params: SamplingParams | None = None, seed: int | None = None,
+                     on_unknown: str = "error") -> Sequence:  # fmt: skip
+        """Validate a request and encode its prompt (no model work). ConfigError / TokenizerError."""
+        params = params or SamplingParams()
+        params.validate()
+        if on_unknown not in ON_UNKNOWN:
+            raise ConfigError(f"on_unknown must be 'error' or 'skip', got {on_unknown!r}")
+        if seed is None:
+            seed = secrets.randbits(32)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer between 0 and 2**63-1, got {seed!r}")
+        if not isinstance(prompt, str):
+            raise ConfigError(f"prompt must be a string, got {type(prompt).__name__}")
+        skipped = self.tokenizer.unknown_chars(prompt)
+        if skipped and on_unknown == "error":
+            shown = "".join(skipped[:20]) + ("…" if len(skipped) > 20 else "")
+            raise TokenizerError(f"prompt has {len(skipped)} character(s) not in the vocabulary: {shown!r}")
+        ids = self.tokenizer.encode(prompt, unknown="skip")
+        if skipped:
+            log.warning("skipped %d unknown prompt character(s): %r", len(skipped), "".join(skipped))
+        return Sequence(self, prompt, ids, params, seed, self._constraint(params, ids, prompt), skipped)
+
+    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str) -> PoemConstraint | None:
+        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout)
+        if spec is None:
+            return None
+        c = PoemConstraint(spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index)
+        c.feed_prompt(ids, prompt)
+        if c.remaining() > params.max_new_tokens:
+            raise ConfigError(
+                f"max_new_tokens={params.max_new_tokens} is too few for form {spec.name}: "
+                f"it needs {c.remaining()} more tokens"
+            )
+        return c
+
+    def new_batch(self) -> Batch:
+        return Batch(self)
+
+    def generate(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
+                 seed: int | None = None, on_unknown: str = "error") -> list[Completion]:  # fmt: skip
+        """Complete every prompt n times in one batch; row r (prompt-major) uses seed + r."""
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n * max(len(prompts), 1) <= MAX_N:
+            raise ConfigError(f"n x prompts must be between 1 and {MAX_N}, got n={n} x {len(prompts)}")
+        if seed is None:
+            seed = secrets.randbits(32)
+        rows = [p for p in prompts for _ in range(n)]
+        seqs = [self.new_sequence(p, params, seed + r, on_unknown) for r, p in enumerate(rows)]
+        batch = self.new_batch()
+        for s in seqs:
+            batch.add(s)
+        while len(batch):
+            batch.step()
+        return [s.completion() for s in seqs]
+
+    def choose(self, logits: torch.Tensor, seqs: list[Sequence]) -> torch.Tensor:
+        """Apply every row's processors and constraints to (B, V) logits and draw one token per row."""
+        logits = logits.float()
+        logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit <unk>: it decodes to U+FFFD
+        dev = logits.device
+        pen = [r for r, s in enumerate(seqs) if s.presence is not None]
+        if pen:
+            presence = torch.stack([seqs[r].presence for r in pen])
+            penalty = torch.tensor([seqs[r].params.repetition_penalty for r in pen], device=dev)
+            apply_repetition_penalty(logits, torch.tensor(pen, device=dev), presence, penalty)
+        masked = [r for r, s in enumerate(seqs) if s.constraint is not None or s.params.no_repeat_ngram_size]
+        if masked:
+            allowed = torch.stack([self._allowed(seqs[r]) for r in masked])
+            apply_allowed(logits, torch.tensor(masked, device=dev), allowed)
+        ps = [s.params for s in seqs]
+        temperature = torch.tensor([p.temperature for p in ps], device=dev)
+        top_k = torch.tensor([p.top_k for p in ps], device=dev)
+        top_p = torch.tensor([p.top_p for p in ps], device=dev)
+        # One uniform per generated token per sampling row, from the row's own generator.
+        u = torch.zeros(len(seqs))
+        for r, s in enumerate(seqs):
+            if s.params.temperature > 0:
+                u[r] = torch.rand((), generator=s.rng)
+        return sample_next_token(logits, u.to(dev), temperature, top_k, top_p)
+
+    def _allowed(self, seq: Sequence) -> torch.Tensor:
+        mask = seq.constraint.allowed() if seq.constraint is not None else None
+        banned = seq.banned_ngram_tokens()
+        if not banned:
+            return (
+                mask
+                if mask is not None
+                else torch.ones(self.tokenizer.vocab_size, dtype=torch.bool, device=self.device)
+            )
+        base = (
+            mask.clone()
+            if mask is not None
+            else torch.ones(self.tokenizer.vocab_size, dtype=torch.bool, device=self.device)
+        )
+        trial = base.clone()
+        trial[banned] = False
+        # The n-gram rule yields to the form: it never leaves a row without an allowed token.
+        return trial if bool(trial.any()) else base
