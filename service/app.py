@@ -1,0 +1,200 @@
+"""The FastAPI app factory: wiring, lifespan and the error contract.
+
+Every error is JSON {"error": "<one line>", "type": "<kind>"}: bad input is a 4xx (422 validation,
+404 unknown model, 413 body too large, 429 queue full with Retry-After, 504 deadline), never a 500
+and never a stack trace (those go to the log).
+
+    app = create_app({"tang": Generator.from_checkpoint("checkpoints/tang")})   # models in hand
+    app = create_app(Settings(models="tang=checkpoints/tang"))                 # loaded at startup
+    uvicorn --factory service.app:create_app                                   # from TEXTGEN_* env
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.cache import Cache, MemoryCache, RedisCache
+from service.engine import DeadlineExceeded, Engine, EngineError, QueueFull
+from service.metrics import Metrics, MetricsMiddleware
+from service.responses import UTF8JSONResponse
+from service.routes import api_router
+from service.serving import ClientGone, ModelNotFound, Serving
+from service.settings import Settings, parse_models
+from textgen import __version__
+from textgen.errors import ConfigError, TextgenError, TokenizerError
+from textgen.sampling import Generator
+
+log = logging.getLogger("textgen.service")
+
+
+def load_generators(settings: Settings) -> dict[str, Generator]:
+    """NAME=CHECKPOINT pairs from settings.models -> generators (name: NAME, else the model's own)."""
+    gens: dict[str, Generator] = {}
+    for name, path in parse_models(settings.models):
+        gen = Generator.from_checkpoint(path, device=settings.device)
+        name = name or getattr(gen, "name", None) or Path(path).stem
+        if name in gens:
+            raise ConfigError(f"model name {name!r} given twice: name them NAME=CHECKPOINT")
+        gens[name] = gen
+    if not gens:
+        raise ConfigError("no models to serve: pass NAME=CHECKPOINT or set TEXTGEN_MODELS")
+    return gens
+
+
+def make_cache(settings: Settings) -> Cache:
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, settings.cache_ttl, timeout=settings.redis_timeout,
+                          retry=settings.redis_retry)  # fmt: skip
+    return MemoryCache(settings.cache_ttl, settings.cache_size)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    st = app.state
+    gens = (
+        st.generators if st.generators is not None else await asyncio.to_thread(load_generators, st.settings)
+    )
+    engines = {
+        name: Engine(
+            name,
+            gen,
+            max_batch_size=st.settings.max_batch_size,
+            max_queue=st.settings.max_queue,
+            metrics=st.metrics,
+        )  # fmt: skip
+        for name, gen in gens.items()
+    }
+    for engine in engines.values():
+        await engine.start()
+    st.serving = Serving(engines, st.cache, st.metrics, deadline=st.settings.deadline)
+    log.info("serving %s (cache: %s)", ", ".join(engines), st.cache.backend)
+    try:
+        yield
+    finally:
+        for engine in engines.values():
+            await engine.stop()
+        await st.cache.close()
+
+
+def create_app(
+    source: dict[str, Generator] | Settings | None = None,
+    *,
+    settings: Settings | None = None,
+    cache: Cache | None = None,
+) -> FastAPI:
+    """The app serving `source`: generators by name, or Settings naming checkpoints (default: env)."""
+    if isinstance(source, Settings):
+        settings, source = source, None
+    settings = settings or Settings()
+    app = FastAPI(
+        title="textgen",
+        version=__version__,
+        summary="Chinese poetry and lyrics from character-level RNNs",
+        lifespan=lifespan,
+        default_response_class=UTF8JSONResponse,
+    )
+    app.state.settings = settings
+    app.state.generators = source
+    app.state.metrics = Metrics()
+    app.state.cache = cache or make_cache(settings)
+    app.include_router(api_router)
+    add_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every status
+    return app
+
+
+def error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> UTF8JSONResponse:
+    return UTF8JSONResponse({"error": message, "type": kind}, status_code=status, headers=headers)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """One line naming each bad field (without echoing the input)."""
+    parts = []
+    for e in exc.errors()[:5]:
+        if e.get("type") == "json_invalid":
+            return f"request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    def on(exc_type: type[BaseException], status: int, kind: str) -> None:
+        async def handler(request: Request, exc: Exception) -> UTF8JSONResponse:
+            return error(status, str(exc) or kind, kind)
+
+        app.add_exception_handler(exc_type, handler)
+
+    on(TextgenError, 422, "invalid_request")  # ConfigError: impossible constraints
+    on(ModelNotFound, 404, "model_not_found")
+    on(DeadlineExceeded, 504, "timeout")
+    on(EngineError, 500, "internal_error")
+
+    @app.exception_handler(TokenizerError)
+    async def tokenizer_error(request: Request, exc: Exception) -> UTF8JSONResponse:
+        return error(422, str(exc), "unknown_characters")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> UTF8JSONResponse:
+        return error(422, validation_message(exc), "validation_error")
+
+    @app.exception_handler(QueueFull)
+    async def busy(request: Request, exc: QueueFull) -> UTF8JSONResponse:
+        return error(429, str(exc), "overloaded", {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> UTF8JSONResponse:
+        kind = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return error(exc.status_code, str(exc.detail), kind, exc.headers)
+
+    @app.exception_handler(ClientGone)
+    async def gone(request: Request, exc: ClientGone) -> UTF8JSONResponse:
+        return error(499, "client closed the request", "client_closed")  # nobody reads it
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> UTF8JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error(500, "internal server error", "internal_error")
+
+
+class BodyLimitMiddleware:
+    """413 for request bodies over `max_bytes`: at once from Content-Length, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = HTTPException(413, f"request body is larger than {self.max_bytes} bytes")
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            response = error(413, str(too_large.detail), "payload_too_large")
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise too_large
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,88 @@
+"""POST /generate (JSON, or SSE with "stream": true) and POST /generate/stream (always SSE).
+
+    curl -s localhost:8000/generate -d '{"prompt": "春", "form": "wujue", "seed": 7}'
+
+Stream events: {"index", "text"} for each new piece of text; {"index", "text": "", "finish_reason",
+"tokens"} when a completion ends; a last {"done": true, "model", "seed", "cached", "usage"}. The
+pieces of index 0 concatenated equal the JSON response's "text" for the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from service.engine import DeadlineExceeded, EngineError, Finish, Piece
+from service.responses import SSEResponse, UTF8JSONResponse, sse
+from service.routes.deps import ServingDep
+from service.schemas import CompletionOut, ErrorResponse, GenerateRequest, GenerateResponse, Usage
+from service.serving import Plan, Result, Serving
+
+router = APIRouter(tags=["generate"])
+
+ERRORS = {code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 504)}
+SSE_DOC = {"content": {"text/event-stream": {}}, "description": "Server-Sent Events when stream is true"}
+
+
+def to_response(result: Result) -> GenerateResponse:
+    comps = [
+        CompletionOut(text=c.text, finish_reason=c.finish_reason, tokens=c.tokens) for c in result.completions
+    ]
+    return GenerateResponse(
+        model=result.model,
+        text=comps[0].text,
+        completions=comps,
+        seed=result.seed,
+        cached=result.cached,
+        usage=usage(result),
+    )
+
+
+def usage(result: Result) -> Usage:
+    total = result.prompt_tokens + result.completion_tokens
+    return Usage(
+        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, total_tokens=total
+    )
+
+
+async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
+    try:
+        async for ev in serving.run(plan):
+            if isinstance(ev, Piece):
+                yield sse({"index": ev.index, "text": ev.text})
+            elif isinstance(ev, Finish):
+                c = ev.completion
+                yield sse(
+                    {"index": ev.index, "text": "", "finish_reason": c.finish_reason, "tokens": c.tokens}
+                )
+            else:
+                done = {"done": True, "model": ev.model, "seed": ev.seed, "cached": ev.cached}
+                yield sse(done | {"usage": usage(ev).model_dump()})
+    except DeadlineExceeded as e:
+        yield sse({"error": str(e), "type": "timeout"})
+    except EngineError as e:
+        yield sse({"error": str(e), "type": "internal_error"})
+
+
+async def _generate(req: GenerateRequest, request: Request, serving: Serving, stream: bool) -> Response:
+    params = req.sampling_params(req.max_new_tokens)
+    plan = serving.plan(req.model, [req.prompt], params, n=req.n, seed=req.seed)
+    if stream:
+        events = sse_events(serving, plan)
+        return SSEResponse(events, on_close=events.aclose)
+    result = await serving.collect(plan, request)
+    return UTF8JSONResponse(to_response(result).model_dump())
+
+
+@router.post("/generate", response_model=GenerateResponse, responses={**ERRORS, 200: SSE_DOC})
+async def generate(req: GenerateRequest, request: Request, serving: ServingDep) -> Response:
+    """Generate completions of a prompt (JSON, or Server-Sent Events when stream is true)."""
+    return await _generate(req, request, serving, req.stream)
+
+
+@router.post("/generate/stream", responses={**ERRORS, 200: SSE_DOC})
+async def generate_stream(req: GenerateRequest, request: Request, serving: ServingDep) -> Response:
+    """Same as /generate with stream forced on: Server-Sent Events as the text is generated."""
+    return await _generate(req, request, serving, True)

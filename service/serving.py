@@ -1,0 +1,182 @@
+"""The serving logic behind the routes: pick the model, check the request, try the cache, run the
+rows on the model's engine, and hand back events or a finished result (vLLM's serving.py).
+
+    serving = Serving(engines, cache, metrics, deadline=60)
+    plan = serving.plan("tang", ["春"], params, n=2, seed=7)
+    result = await serving.collect(plan, request)     # or: async for ev in serving.run(plan)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from service.cache import Cache, CacheError, cache_key, is_cacheable
+from service.engine import Engine, Finish, Piece
+from service.metrics import Metrics
+from textgen.errors import ConfigError
+from textgen.sampling import Completion, SamplingParams
+
+log = logging.getLogger("textgen.service")
+
+
+class ModelNotFound(Exception):
+    """The request names a model that is not loaded (404)."""
+
+
+class ClientGone(Exception):
+    """The client disconnected before its result was ready (nothing is sent back)."""
+
+
+@dataclass
+class Plan:
+    """A checked request: its engine, the rows to run and the cache key (None: not cacheable)."""
+
+    engine: Engine
+    prompts: list[str]
+    seqs: list[Any]
+    seed: int
+    key: str | None
+    prompt_tokens: int
+
+
+@dataclass
+class Result:
+    model: str
+    seed: int
+    cached: bool
+    completions: list[Completion]
+    prompt_tokens: int
+    completion_tokens: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.completion_tokens = sum(c.tokens for c in self.completions)
+
+
+class Serving:
+    def __init__(self, engines: dict[str, Engine], cache: Cache, metrics: Metrics, *, deadline: float):
+        self.engines = engines
+        self.cache = cache
+        self.metrics = metrics
+        self.deadline = deadline
+
+    def engine(self, model: str | None) -> Engine:
+        """The engine serving `model`; the only one when `model` is None."""
+        if model is None:
+            if len(self.engines) == 1:
+                return next(iter(self.engines.values()))
+            raise ConfigError(f"several models are loaded ({', '.join(self.engines)}): name one with 'model'")
+        if model not in self.engines:
+            raise ModelNotFound(f"model {model!r} is not loaded (loaded: {', '.join(self.engines)})")
+        return self.engines[model]
+
+    def plan(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
+             seed: int | None) -> Plan:  # fmt: skip
+        """Validate everything (ConfigError, TokenizerError, ModelNotFound) before any model work."""
+        engine = self.engine(model)
+        gen = engine.generator
+        params.validate()
+        key = (
+            cache_key(gen.digest, "\x00".join(prompts), params, n, seed)
+            if is_cacheable(params, seed)
+            else None
+        )
+        seed = secrets.randbelow(2**32) if seed is None else seed
+        # Row r (prompt-major, then the n completions) uses seed + r, as Generator.generate does.
+        seqs = [
+            gen.new_sequence(p, params, seed + i * n + j) for i, p in enumerate(prompts) for j in range(n)
+        ]
+        prompt_tokens = sum(len(gen.tokenizer.encode(p)) for p in prompts)
+        return Plan(engine, prompts, seqs, seed, key, prompt_tokens)
+
+    async def cached(self, plan: Plan) -> Result | None:
+        """The stored result for this plan, or None (miss, not cacheable, or cache failing)."""
+        if plan.key is None:
+            return None
+        backend = self.cache.backend
+        try:
+            blob = await self.cache.get(plan.key)
+        except CacheError:
+            self._cache_error()
+            return None
+        if blob is None:
+            self.metrics.cache_misses.labels(backend=backend).inc()
+            return None
+        self.metrics.cache_hits.labels(backend=backend).inc()
+        doc = json.loads(blob)
+        comps = [Completion(**c) for c in doc["completions"]]
+        return Result(plan.engine.name, doc["seed"], True, comps, plan.prompt_tokens)
+
+    async def store(self, plan: Plan, result: Result) -> None:
+        if plan.key is None:
+            return
+        doc = {"seed": result.seed, "completions": [c.__dict__ for c in result.completions]}
+        try:
+            await self.cache.set(plan.key, json.dumps(doc, ensure_ascii=False).encode())
+        except CacheError:
+            self._cache_error()
+
+    def _cache_error(self) -> None:
+        self.cache.errors += 1
+        self.metrics.cache_errors.labels(backend=self.cache.backend).inc()
+
+    async def run(self, plan: Plan) -> AsyncIterator[Piece | Finish | Result]:
+        """Events of every row (from the cache or the engine), then the Result."""
+        hit = await self.cached(plan)
+        if hit is not None:
+            for i, c in enumerate(hit.completions):
+                yield Piece(i, c.text)
+                yield Finish(i, c)
+            yield hit
+            return
+        job = plan.engine.submit(plan.seqs, self.deadline)
+        comps: list[Completion | None] = [None] * len(plan.seqs)
+        try:
+            async for event in job.events():
+                if isinstance(event, Finish):
+                    comps[event.index] = event.completion
+                yield event
+        finally:
+            job.cancel()  # no-op once every row finished
+        result = Result(plan.engine.name, plan.seed, False, comps, plan.prompt_tokens)  # type: ignore[arg-type]
+        await self.store(plan, result)
+        yield result
+
+    async def collect(self, plan: Plan, request: Request | None = None) -> Result:
+        """The finished result; ClientGone (and the rows cancelled) if the client disconnects first."""
+
+        async def consume() -> Result:
+            async for event in self.run(plan):
+                if isinstance(event, Result):
+                    return event
+            raise AssertionError("run() ended without a result")
+
+        if request is None:
+            return await consume()
+        work = asyncio.ensure_future(consume())
+        watch = asyncio.ensure_future(_disconnected(request))
+        done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if work in done:
+            watch.cancel()
+            return work.result()
+        work.cancel()  # run()'s finally cancels the job's rows
+        try:
+            await work
+        except asyncio.CancelledError:
+            pass
+        raise ClientGone()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client closes the connection (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

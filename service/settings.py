@@ -1,0 +1,60 @@
+"""Service settings, read from the environment (pydantic-settings) or set by `textgen serve`.
+
+Every variable has the prefix TEXTGEN_, except REDIS_URL which is also read as-is because that is
+what container platforms set:
+
+    TEXTGEN_MODELS="tang=checkpoints/tang,lyrics=checkpoints/lyrics"  # NAME=CHECKPOINT, comma-separated
+    REDIS_URL=redis://localhost:6379/0     # unset: an in-process LRU cache
+    TEXTGEN_CACHE_TTL=86400                # seconds a cached completion lives
+    TEXTGEN_CACHE_SIZE=4096                # entries in the in-process LRU
+    TEXTGEN_MAX_BATCH_SIZE=64              # rows stepped together per model
+    TEXTGEN_MAX_QUEUE=256                  # rows waiting per model before 429
+    TEXTGEN_DEADLINE=60                    # seconds a request may take, queue included (then 504)
+    TEXTGEN_MAX_BODY_BYTES=65536           # larger request bodies get 413
+    TEXTGEN_DEVICE=cpu
+
+    settings = Settings()                  # from the environment
+    app = create_app(settings)
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from textgen.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TEXTGEN_", extra="ignore")
+
+    models: str = Field("", description="NAME=CHECKPOINT pairs, comma-separated (NAME= optional)")
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("TEXTGEN_REDIS_URL", "REDIS_URL", "redis_url")
+    )
+    cache_ttl: int = Field(86400, ge=1, description="seconds a cached completion lives")
+    cache_size: int = Field(4096, ge=1, description="entries kept by the in-process LRU cache")
+    redis_timeout: float = Field(0.1, gt=0, description="seconds per Redis operation before giving up")
+    redis_retry: float = Field(5.0, ge=0, description="seconds to skip Redis after an error")
+    max_batch_size: int = Field(64, ge=1, le=4096, description="rows stepped together per model")
+    max_queue: int = Field(256, ge=1, description="rows waiting per model; more get 429")
+    deadline: float = Field(60.0, gt=0, description="seconds per request, queueing included (504)")
+    max_body_bytes: int = Field(65536, ge=1024, description="request body limit (413)")
+    device: str = "cpu"
+
+
+def parse_models(spec: str | list[str]) -> list[tuple[str | None, str]]:
+    """'tang=ckpt/a,ckpt/b' or ['tang=ckpt/a', 'ckpt/b'] -> [('tang', 'ckpt/a'), (None, 'ckpt/b')]."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out: list[tuple[str | None, str]] = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        name, sep, path = item.partition("=")
+        if not sep:
+            out.append((None, item))
+        elif not name.strip() or not path.strip():
+            raise ConfigError(f"model {item!r}: expected NAME=CHECKPOINT")
+        else:
+            out.append((name.strip(), path.strip()))
+    return out
