@@ -1,0 +1,63 @@
+"""Learning-rate schedule: linear warm-up, then cosine decay, decay on plateau, or constant.
+
+Cosine decays over the run's progress, the larger of steps/max_steps (when steps are bounded) and
+elapsed/time_budget (when time is), so a run bounded only by `--time-budget` still anneals.
+
+    sched = LRSchedule(cfg, total_steps=10_000)
+    lr = sched.lr(step, elapsed_s)          # set it on the optimizer each step
+    sched.observe(val_loss)                 # plateau: after each evaluation
+"""
+
+from __future__ import annotations
+
+import math
+
+from textgen.train.config import TrainConfig
+
+
+class LRSchedule:
+    def __init__(self, cfg: TrainConfig, total_steps: int = 0):
+        self.cfg = cfg
+        self.total_steps = total_steps  # 0 = unbounded in steps
+        self.scale = 1.0  # plateau multiplier
+        self.best = math.inf
+        self.bad_evals = 0
+
+    def progress(self, step: int, elapsed_s: float) -> float:
+        p = 0.0
+        if self.total_steps:
+            p = max(p, step / self.total_steps)
+        if self.cfg.time_budget:
+            p = max(p, elapsed_s / (self.cfg.time_budget * 60))
+        return min(p, 1.0)
+
+    def lr(self, step: int, elapsed_s: float = 0.0) -> float:
+        c = self.cfg
+        if c.warmup_steps and step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        if c.lr_schedule == "cosine":
+            if not (self.total_steps or c.time_budget):
+                return c.lr  # nothing to decay over
+            p = self.progress(step, elapsed_s)
+            return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1 + math.cos(math.pi * p))
+        if c.lr_schedule == "plateau":
+            return max(c.lr * self.scale, c.min_lr)
+        return c.lr
+
+    def observe(self, val_loss: float) -> None:
+        """Record an evaluation; on plateau, shrink the lr after `plateau_patience` bad ones."""
+        if val_loss < self.best - 1e-4:
+            self.best, self.bad_evals = val_loss, 0
+            return
+        self.bad_evals += 1
+        if self.cfg.lr_schedule == "plateau" and self.bad_evals >= self.cfg.plateau_patience:
+            self.scale *= self.cfg.plateau_factor
+            self.bad_evals = 0
+
+    def state_dict(self) -> dict:
+        return {"scale": self.scale, "best": self.best, "bad_evals": self.bad_evals}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scale = float(state["scale"])
+        self.best = float(state["best"])
+        self.bad_evals = int(state["bad_evals"])
