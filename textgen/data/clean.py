@@ -55,12 +55,15 @@ class Cleaner:
         try:
             self.drops = [(reason, re.compile(p)) for reason, p in spec.drop_patterns.items()]
             self.strip_lines = [re.compile(p) for p in spec.strip_line_patterns]
+            self.removes = [re.compile(p) for p in spec.remove_patterns]
         except re.error as e:
             raise CorpusError(f"clean: bad regular expression {e.pattern!r}: {e}") from e
         self.dropped: Counter[str] = Counter()
         self.seen: set[bytes] = set()
 
     def _line(self, line: str) -> str:
+        for p in self.removes:
+            line = p.sub("", line)
         if self.spec.spaces == "remove":
             line = _SPACES.sub("", line)
         else:
@@ -76,8 +79,10 @@ class Cleaner:
             text = self.converter.convert(text)
         kept = []
         for line in text.split("\n"):
+            if any(p.search(line) for p in self.strip_lines):
+                continue
             line = self._line(line)
-            if line and not any(p.search(line) for p in self.strip_lines):
+            if line:
                 kept.append(line)
         if not kept:
             return None, "empty"

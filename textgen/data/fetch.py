@@ -90,15 +90,21 @@ def fetch_npm(m: Manifest, *, progress: bool = True) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".npm-pack-", dir=target.parent))
     try:
         bar = tqdm(desc=f"npm pack {spec}", unit="B", unit_scale=True, disable=not progress, leave=False)
-        proc = subprocess.Popen(
-            [npm, "pack", spec, "--json"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        while proc.poll() is None:  # npm prints nothing until done: show the file growing instead
-            time.sleep(0.5)
-            size = sum(p.stat().st_size for p in tmp.glob("*") if p.is_file())
-            bar.update(size - bar.n)
-        out, err = proc.communicate()
-        bar.close()
+        # npm's --json output lists every file of the package (large): send it to files, not pipes,
+        # so that npm never blocks on a full pipe while we poll.
+        log_out, log_err = tmp.parent / f"{tmp.name}.out", tmp.parent / f"{tmp.name}.err"
+        try:
+            with open(log_out, "w") as fo, open(log_err, "w") as fe:
+                proc = subprocess.Popen([npm, "pack", spec, "--json"], cwd=tmp, stdout=fo, stderr=fe)
+                while proc.poll() is None:  # npm prints nothing until done: show the file growing
+                    time.sleep(0.5)
+                    size = sum(p.stat().st_size for p in tmp.glob("*.tgz") if p.is_file())
+                    bar.update(size - bar.n)
+            out, err = log_out.read_text(errors="replace"), log_err.read_text(errors="replace")
+        finally:
+            bar.close()
+            log_out.unlink(missing_ok=True)
+            log_err.unlink(missing_ok=True)
         if proc.returncode != 0:
             last = (err.strip().splitlines() or ["no output"])[-1]
             raise CorpusError(f"`npm pack {spec}` failed (exit {proc.returncode}): {last}")

@@ -68,6 +68,7 @@ class CleanSpec:
     dedupe: bool = False  # drop exact duplicate documents
     drop_patterns: dict[str, str] = field(default_factory=dict)  # reason -> regex: drop doc on match
     strip_line_patterns: list[str] = field(default_factory=list)  # regexes: remove matching lines
+    remove_patterns: list[str] = field(default_factory=list)  # regexes: delete the match, keep the line
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _build(cls, data: object, where: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
-        if key not in fields or key == "path":
+        if key not in fields:
             raise CorpusError(f"{where}: unknown field {key!r} (allowed: {', '.join(sorted(fields))})")
         kwargs[key] = value
     try:

@@ -53,6 +53,59 @@ def make_poetry_tgz(path: Path, files: dict[str, list[dict]]) -> Path:
     return path
 
 
+def write_manifest(path: Path, text: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "corpus.toml").write_text(text, encoding="utf-8")
+    return path
+
+
+def poetry_manifest(name: str, integrity: str, members: str, extra: str = "") -> str:
+    return f"""
+name = "{name}"
+description = "test corpus"
+[source]
+type = "npm"
+package = "chinese-poetry"
+version = "9.9.9"
+integrity = "{integrity}"
+[read]
+format = "chinese-poetry"
+kind = "poem"
+members = ["{members}"]
+metadata = ["author", "title", "rhythmic"]
+[clean]
+script = "simplified"
+opencc = "t2s"
+spaces = "remove"
+min_chars = 10
+max_chars = 200
+dedupe = true
+[clean.drop_patterns]
+damage = '[□＿_]'
+editorial = '[（）()\\[\\]〖〗【】]'
+{extra}
+"""
+
+
+@pytest.fixture
+def fake_npm(tmp_path, monkeypatch):
+    """A stand-in `npm` (via $TEXTGEN_NPM) whose `pack` copies $FAKE_NPM_TGZ into the cwd and prints
+    what npm pack --json prints; every call is logged to $FAKE_NPM_LOG."""
+    script = tmp_path / "npm"
+    log = tmp_path / "npm.log"
+    script.write_text(
+        "#!/bin/sh\n"
+        'echo "$@" >> "$FAKE_NPM_LOG"\n'
+        "name=chinese-poetry-9.9.9.tgz\n"
+        'cp "$FAKE_NPM_TGZ" "$name" || exit 1\n'
+        'printf \'[{"filename": "%s", "files": []}]\\n\' "$name"\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("TEXTGEN_NPM", str(script))
+    monkeypatch.setenv("FAKE_NPM_LOG", str(log))
+    return SimpleNamespace(log=log, set_tarball=lambda p: monkeypatch.setenv("FAKE_NPM_TGZ", str(p)))
+
+
 @pytest.fixture(autouse=True)
 def _own_data_home(tmp_path, monkeypatch):
     # One data home per test, so that "nothing half-written" can be checked by listing it.
@@ -73,4 +126,6 @@ def kit() -> SimpleNamespace:
         filler_docs=filler_docs,
         write_text_corpus=write_text_corpus,
         make_poetry_tgz=make_poetry_tgz,
+        write_manifest=write_manifest,
+        poetry_manifest=poetry_manifest,
     )
