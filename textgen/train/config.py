@@ -40,7 +40,6 @@ class TrainConfig:
     divergence_factor: float = 4.0  # stop if the smoothed loss exceeds this x its best
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps
-    compile: bool = False  # torch.compile the model (GPU)
     out: str = ""  # run directory; default checkpoints/<corpus name>
 
     def validate(self) -> None:

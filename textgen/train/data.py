@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from textgen.errors import CorpusError
 from textgen.tokenizer import Tokenizer
 
 
@@ -34,7 +35,7 @@ class TrainData:
         for split in ("train", "val", "test"):
             try:
                 splits[split] = pc.ids(split)
-            except (FileNotFoundError, KeyError):
+            except (CorpusError, FileNotFoundError, KeyError):
                 continue
         return cls(
             name=pc.name,

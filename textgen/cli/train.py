@@ -1,0 +1,189 @@
+"""`textgen train SOURCE`: prepare the corpus (cached) and train a model on it.
+
+Every ModelConfig / TrainConfig field is an option of the same name; a preset fills in the rest.
+
+    textgen train corpora/tang                          # CPU default: preset small, 30 minutes
+    textgen train corpora/tang --preset tiny --out checkpoints/tang-tiny
+    textgen train corpora/tang --resume checkpoints/tang
+    torchrun --nproc-per-node 2 -m textgen train corpora/tang --device cpu
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+
+import click
+
+from textgen.model import ModelConfig
+from textgen.train.config import DEFAULT_PRESET, PRESETS, TrainConfig
+
+HELP = {
+    "cell": "RNN cell: lstm | gru | rnn_tanh | rnn_relu (Elman)",
+    "n_layer": "stacked RNN layers",
+    "hidden_size": "RNN state size per layer",
+    "n_embd": "embedding size",
+    "dropout": "dropout between RNN layers",
+    "emb_dropout": "dropout on the embeddings",
+    "out_dropout": "dropout on the RNN output",
+    "tie_weights": "share the embedding matrix with the output layer",
+    "proj_size": "project the RNN output to this size before the output layer (0 = none)",
+    "adaptive_cutoffs": "adaptive softmax cluster cutoffs, e.g. 1000,3000 ('none' = full softmax)",
+    "adaptive_div": "adaptive softmax: tail cluster size divisor",
+    "batch_size": "parallel token streams per step (global over DDP processes)",
+    "seq_len": "truncated-BPTT length (tokens per stream per step)",
+    "lr": "peak learning rate (AdamW)",
+    "min_lr": "learning rate at the end of cosine decay",
+    "weight_decay": "AdamW weight decay (matrices only)",
+    "beta2": "AdamW beta2",
+    "warmup_steps": "linear learning-rate warm-up steps",
+    "lr_schedule": "cosine | plateau | constant",
+    "plateau_factor": "plateau schedule: lr multiplier",
+    "plateau_patience": "plateau schedule: evaluations without improvement before decaying",
+    "grad_clip": "clip the global gradient norm to this (0 = off)",
+    "epochs": "stop after this many epochs (0 = no limit)",
+    "max_steps": "stop after this many steps (0 = no limit)",
+    "time_budget": "stop after this many minutes of training (0 = no limit)",
+    "eval_interval": "steps between evaluations and checkpoints",
+    "eval_tokens": "validation tokens per evaluation (0 = whole split)",
+    "log_interval": "steps between log lines in metrics.jsonl",
+    "patience": "early stopping: evaluations without a better val loss (0 = off)",
+    "divergence_factor": "stop when the loss rises above this multiple of its best",
+    "seed": "random seed (weights, stream offsets, dropout)",
+    "device": "auto | cpu | cuda | mps",
+    "out": "run directory (default checkpoints/<corpus name>)",
+}
+
+
+def _cutoffs(value):
+    if value is None or isinstance(value, list):
+        return value
+    if value.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _field_options(cls, skip=()):
+    """One click option per dataclass field; default None = 'not given' so presets apply."""
+    opts = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        t = hints[f.name]
+        if t is bool:
+            opts.append(
+                click.option(
+                    f"{flag}/--no-{f.name.replace('_', '-')}", f.name, default=None, help=HELP.get(f.name)
+                )
+            )
+        elif typing.get_origin(t) in (list, types.GenericAlias) or t == list[int]:
+            opts.append(
+                click.option(
+                    flag, f.name, default=None, callback=lambda c, p, v: _cutoffs(v), help=HELP.get(f.name)
+                )
+            )
+        else:
+            opts.append(click.option(flag, f.name, type=t, default=None, help=HELP.get(f.name)))
+    return opts
+
+
+def _apply(options):
+    def deco(fn):
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return deco
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("source", required=False)
+@click.option(
+    "--preset",
+    default=None,
+    metavar="|".join(PRESETS),
+    help=f"model size + training defaults (default {DEFAULT_PRESET}: ~30 min on a 2-core CPU)",
+)
+@click.option("--tokenizer", type=click.Choice(["char", "sentencepiece"]), default="char", show_default=True)
+@click.option("--vocab-size", type=int, default=None, help="SentencePiece vocabulary size")
+@click.option("--min-freq", type=int, default=1, show_default=True, help="char tokenizer: minimum count")
+@click.option("--resume", "resume", default=None, metavar="RUN_DIR", help="continue this run exactly")
+@click.option("--overwrite", is_flag=True, help="replace the run already in the run directory")
+@click.option("--quiet", is_flag=True, help="no progress bar or log lines")
+@_apply(_field_options(ModelConfig, skip=("vocab_size",)))
+@_apply(_field_options(TrainConfig))
+def train(source, preset, tokenizer, vocab_size, min_freq, resume, overwrite, quiet, **fields):
+    """Train a language model on SOURCE: a corpus name or folder (corpora/tang), a prepared corpus,
+    or any UTF-8 text file or folder of them. Writes best/last checkpoints, metrics.jsonl and loss.png
+    to the run directory. Under torchrun, trains with DDP (only rank 0 writes)."""
+    from textgen.errors import ConfigError
+    from textgen.train.config import resolve_config
+    from textgen.train.data import TrainData
+    from textgen.train.trainer import train as run_training
+
+    if resume:
+        from textgen.train.state import read_state
+
+        state = read_state(resume)
+        saved = state["corpus"]
+        pc = (
+            _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
+            if source
+            else _load_prepared(saved)
+        )
+        data = TrainData.from_prepared(pc)
+        model_cfg = ModelConfig.from_dict(state["model_config"])
+        given_model = {k: v for k, v in fields.items() if v is not None and hasattr(model_cfg, k)}
+        if any(getattr(model_cfg, k) != v for k, v in given_model.items()):
+            raise ConfigError(f"--resume {resume}: model options cannot change when resuming")
+        train_values = {
+            **state["train_config"],
+            **{k: v for k, v in fields.items() if v is not None and k in TrainConfig.__dataclass_fields__},
+        }
+        train_values["out"] = str(resume)
+        cfg = TrainConfig.from_dict(train_values)
+    else:
+        if not source:
+            raise click.UsageError("give a SOURCE to train on (e.g. corpora/tang), or --resume RUN_DIR")
+        resolve_config(preset, 1 << 20, fields)  # bad options fail before any data work
+        pc = _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
+        data = TrainData.from_prepared(pc)
+        model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
+    run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def _prepare(source, tokenizer, vocab_size, min_freq, device):
+    import os
+
+    from textgen.data import prepare
+    from textgen.train import distributed
+
+    # Under torchrun, rank 0 prepares; the others then find it cached.
+    rank = int(os.environ.get("RANK", "0"))
+    dist = distributed.setup(device or "auto") if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    if dist is None or rank == 0:
+        pc = prepare(
+            source, tokenizer=tokenizer, vocab_size=vocab_size, min_freq=min_freq, progress=rank == 0
+        )
+    if dist is not None:
+        dist.barrier()
+        if rank != 0:
+            pc = prepare(
+                source, tokenizer=tokenizer, vocab_size=vocab_size, min_freq=min_freq, progress=False
+            )
+    return pc
+
+
+def _load_prepared(saved: dict):
+    from textgen.data import load_prepared
+    from textgen.errors import CheckpointError
+
+    if not saved.get("prepared"):
+        raise CheckpointError("this run does not record its prepared corpus; give SOURCE as well as --resume")
+    return load_prepared(saved["prepared"])
