@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.cache import Cache, MemoryCache, RedisCache
+from service.cache import Cache, MemoryCache, NullCache, RedisCache
 from service.engine import DeadlineExceeded, Engine, EngineError, QueueFull
 from service.metrics import Metrics, MetricsMiddleware
 from service.responses import UTF8JSONResponse
@@ -51,6 +51,8 @@ def load_generators(settings: Settings) -> dict[str, Generator]:
 
 
 def make_cache(settings: Settings) -> Cache:
+    if not settings.cache:
+        return NullCache(settings.cache_ttl)
     if settings.redis_url:
         return RedisCache(settings.redis_url, settings.cache_ttl, timeout=settings.redis_timeout,
                           retry=settings.redis_retry)  # fmt: skip

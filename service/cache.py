@@ -6,7 +6,7 @@ text. A backend failure raises CacheError; the caller serves uncached and counts
 backend gives up after `timeout` seconds per operation and then leaves Redis alone for `retry`
 seconds, so a dead or slow Redis costs at most one short timeout now and then.
 
-    cache = RedisCache("redis://localhost:6379/0", ttl=3600)   # or MemoryCache(ttl=3600)
+    cache = RedisCache("redis://localhost:6379/0", ttl=3600)   # or MemoryCache(ttl=3600), NullCache(0)
     key = cache_key(digest, prompt, params, n, seed)
     await cache.set(key, b"...")
 """
@@ -38,7 +38,7 @@ def is_cacheable(params: SamplingParams, seed: int | None) -> bool:
     return seed is not None or params.temperature == 0
 
 
-def cache_key(digest: str, prompt: str, params: SamplingParams, n: int, seed: int | None) -> str:
+def cache_key(digest: str, prompt: str | list[str], params: SamplingParams, n: int, seed: int | None) -> str:
     """sha256 over the weights digest and every output-changing field (all of SamplingParams)."""
     fields = dataclasses.asdict(params)
     fields["stop"] = list(params.stop)
@@ -58,6 +58,7 @@ class Cache:
     """Interface: bytes in, bytes out, entries expire after `ttl` seconds."""
 
     backend = "none"
+    enabled = True
 
     def __init__(self, ttl: int):
         self.ttl = ttl
@@ -75,6 +76,19 @@ class Cache:
         return True
 
     async def close(self) -> None:
+        pass
+
+
+class NullCache(Cache):
+    """Caching turned off (TEXTGEN_CACHE=false): every lookup misses, nothing is stored."""
+
+    backend = "none"
+    enabled = False
+
+    async def get(self, key: str) -> bytes | None:
+        return None
+
+    async def set(self, key: str, value: bytes) -> None:
         pass
 
 

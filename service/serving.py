@@ -83,11 +83,8 @@ class Serving:
         engine = self.engine(model)
         gen = engine.generator
         params.validate()
-        key = (
-            cache_key(gen.digest, "\x00".join(prompts), params, n, seed)
-            if is_cacheable(params, seed)
-            else None
-        )
+        cacheable = self.cache.enabled and is_cacheable(params, seed)
+        key = cache_key(gen.digest, prompts, params, n, seed) if cacheable else None
         seed = secrets.randbelow(2**32) if seed is None else seed
         # Row r (prompt-major, then the n completions) uses seed + r, as Generator.generate does.
         seqs = [

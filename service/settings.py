@@ -5,6 +5,7 @@ what container platforms set:
 
     TEXTGEN_MODELS="tang=checkpoints/tang,lyrics=checkpoints/lyrics"  # NAME=CHECKPOINT, comma-separated
     REDIS_URL=redis://localhost:6379/0     # unset: an in-process LRU cache
+    TEXTGEN_CACHE=false                    # no caching at all
     TEXTGEN_CACHE_TTL=86400                # seconds a cached completion lives
     TEXTGEN_CACHE_SIZE=4096                # entries in the in-process LRU
     TEXTGEN_MAX_BATCH_SIZE=64              # rows stepped together per model
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, validation_alias=AliasChoices("TEXTGEN_REDIS_URL", "REDIS_URL", "redis_url")
     )
+    cache: bool = Field(True, description="false: no caching at all")
     cache_ttl: int = Field(86400, ge=1, description="seconds a cached completion lives")
     cache_size: int = Field(4096, ge=1, description="entries kept by the in-process LRU cache")
     redis_timeout: float = Field(0.1, gt=0, description="seconds per Redis operation before giving up")

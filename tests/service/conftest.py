@@ -7,7 +7,6 @@ save_checkpoint and loaded back as Generators, so the whole path (checkpoint -> 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
@@ -145,5 +144,7 @@ class LiveServer:
         self.thread.join(10)
 
 
-def run(coro):
-    return asyncio.run(coro)
+@pytest.fixture(scope="session")
+def serve():
+    """serve(app) -> a context manager running `app` under uvicorn on loopback."""
+    return LiveServer

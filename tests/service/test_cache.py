@@ -1,0 +1,131 @@
+"""The completion cache: what is cached, key contents, the LRU, and a real Redis that dies and returns."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+
+from fastapi.testclient import TestClient
+
+from service import cache as cache_mod
+from service.app import create_app
+from service.cache import MemoryCache, RedisCache, cache_key
+from textgen.sampling import SamplingParams
+
+SEEDED = {"prompt": "春", "seed": 11, "max_new_tokens": 16}
+
+
+def test_second_identical_seeded_request_is_a_hit_and_unseeded_sampling_is_never_cached(tiny):
+    store = MemoryCache()
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        first = c.post("/generate", json=SEEDED).json()
+        second = c.post("/generate", json=SEEDED).json()
+        assert (first["cached"], second["cached"]) == (False, True)
+        assert second["text"] == first["text"] and second["seed"] == 11
+        assert second["usage"] == first["usage"]
+        entries = len(store)
+        for _ in range(2):
+            r = c.post("/generate", json={"prompt": "春", "max_new_tokens": 16}).json()
+            assert r["cached"] is False
+        assert len(store) == entries
+        greedy = {"prompt": "月", "temperature": 0, "max_new_tokens": 8}
+        assert c.post("/generate", json=greedy).json()["cached"] is False
+        assert c.post("/generate", json=greedy | {"seed": 99}).json()["cached"] is True  # seed is moot
+        # Any output-changing field is a different entry.
+        assert c.post("/generate", json=SEEDED | {"top_k": 3}).json()["cached"] is False
+        metrics = c.get("/metrics").text
+        assert 'textgen_cache_hits_total{backend="memory"} 2.0' in metrics
+
+
+def test_key_covers_digest_and_every_output_field():
+    base = SamplingParams(max_new_tokens=20, temperature=0.8)
+    key = cache_key("d1", "春", base, 1, 5)
+    assert key == cache_key("d1", "春", SamplingParams(max_new_tokens=20, temperature=0.8), 1, 5)
+    changed = {
+        cache_key("d2", "春", base, 1, 5),
+        cache_key("d1", "夏", base, 1, 5),
+        cache_key("d1", "春", base, 2, 5),
+        cache_key("d1", "春", base, 1, 6),
+    }
+    alternatives = {"max_new_tokens": 21, "temperature": 0.9, "top_k": 5, "top_p": 0.9, "repetition_penalty": 1.2,
+                    "no_repeat_ngram_size": 2, "stop": ("。",), "form": "wujue", "acrostic": "春", "rhyme": True}  # fmt: skip
+    assert set(alternatives) == {f.name for f in dataclasses.fields(SamplingParams)}
+    for name, value in alternatives.items():
+        changed.add(cache_key("d1", "春", dataclasses.replace(base, **{name: value}), 1, 5))
+    assert key not in changed and len(changed) == 4 + len(alternatives)
+
+
+def test_memory_cache_expires_and_evicts_least_recently_used(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(cache_mod.time, "monotonic", lambda: now[0])
+
+    async def scenario():
+        c = MemoryCache(ttl=10, max_entries=2)
+        await c.set("a", b"1")
+        await c.set("b", b"2")
+        assert await c.get("a") == b"1"  # a is now the most recent
+        await c.set("c", b"3")  # evicts b
+        assert await c.get("b") is None and await c.get("a") == b"1"
+        now[0] += 11
+        assert await c.get("a") is None and len(c) == 1
+
+    asyncio.run(scenario())
+
+
+def wait_for(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_redis_killed_mid_run_never_fails_a_request_and_caching_resumes(tiny, redis_server):
+    store = RedisCache(redis_server.url, ttl=60, timeout=0.2, retry=0.3)
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        assert c.post("/generate", json=SEEDED).json()["cached"] is False
+        assert c.post("/generate", json=SEEDED).json()["cached"] is True
+        assert redis_server.client().ttl(next(iter(redis_server.client().keys("textgen:*")))) > 0
+        redis_server.stop()
+        for i in range(4):
+            r = c.post("/generate", json=SEEDED | {"seed": 100 + i})
+            assert r.status_code == 200 and r.json()["cached"] is False
+        health = c.get("/health").json()
+        assert health["status"] == "degraded" and health["cache"]["reachable"] is False
+        assert health["cache"]["errors"] >= 1 and health["cache"]["last_error"]
+        assert 'textgen_cache_errors_total{backend="redis"}' in c.get("/metrics").text
+        redis_server.start()  # same port, empty
+        wait_for(lambda: c.get("/health").json()["cache"]["reachable"])
+        time.sleep(0.35)  # past the back-off
+        again = SEEDED | {"seed": 200}
+        assert c.post("/generate", json=again).json()["cached"] is False
+        assert c.post("/generate", json=again).json()["cached"] is True
+        assert c.get("/health").json()["status"] == "ok"
+
+
+def test_slow_redis_costs_one_short_timeout_not_a_failure(tiny, redis_server):
+    store = RedisCache(redis_server.url, ttl=60, timeout=0.1, retry=5)
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        c.post("/generate", json=SEEDED)
+        redis_server.client().execute_command("CLIENT", "PAUSE", "3000", "ALL")
+        start = time.monotonic()
+        r = c.post("/generate", json=SEEDED | {"seed": 12})
+        assert r.status_code == 200 and r.json()["cached"] is False
+        # The next requests skip Redis during the back-off instead of waiting again.
+        for _ in range(3):
+            assert c.post("/generate", json=SEEDED | {"seed": 13}).status_code == 200
+        assert time.monotonic() - start < 2.5
+        assert store.errors >= 1
+
+
+def test_unreachable_redis_at_startup_serves_uncached(tiny):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = RedisCache(f"redis://127.0.0.1:{port}/0", ttl=60, timeout=0.1, retry=0.5)
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        for _ in range(2):
+            r = c.post("/generate", json=SEEDED)
+            assert r.status_code == 200 and r.json()["cached"] is False
+        assert c.get("/health").json()["cache"]["reachable"] is False
