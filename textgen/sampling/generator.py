@@ -18,8 +18,10 @@ to floating-point differences of batched matrix products, which only matter at e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import warnings
 from pathlib import Path
 
 import torch
@@ -122,7 +124,7 @@ class Batch:
         with torch.inference_mode():
             hidden = gen.model.init_hidden(1, gen.device)
             if len(ids) > 1:
-                _, hidden = gen.model(torch.tensor([ids[:-1]], device=gen.device), hidden)
+                _, hidden = gen.forward(torch.tensor([ids[:-1]], device=gen.device), hidden)
         self.hidden = hidden if not self.seqs else cat_rows([self.hidden, hidden])
         self.seqs.append(seq)
         self.inputs.append(ids[-1])
@@ -168,11 +170,18 @@ class Batch:
 class Generator:
     """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
 
-    def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet"):
+    def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: bool = False,
+                 onednn: bool = False):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
         self.model = checkpoint.model.eval()
         self.device = next(self.model.parameters()).device
+        # oneDNN's LSTM/GEMM path is slower than the native one for one-token steps on CPU (see
+        # benchmarks/sample_latency.py); both are exact fp32, so native is the default.
+        self.onednn = onednn
+        self.quantize = quantize
+        if quantize:
+            self.model = quantize_model(self.model, self.device)
         self.digest = checkpoint.digest
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
@@ -191,7 +200,19 @@ class Generator:
 
     def forward_step(self, idx: torch.Tensor, hidden):
         """(B,) -> logits (B, V), hidden: the one model call per batch step."""
-        return self.model.step(idx, hidden)
+        with self.backend():
+            return self.model.step(idx, hidden)
+
+    def forward(self, idx: torch.Tensor, hidden):
+        """(B, T) -> logits (B, T, V), hidden: priming on a prompt."""
+        with self.backend():
+            return self.model(idx, hidden)
+
+    def backend(self):
+        """The CPU backend choice around model calls (a no-op off CPU)."""
+        if self.device.type == "cpu" and not self.onednn:
+            return _onednn_off()
+        return contextlib.nullcontext()
 
     def new_sequence(self, prompt: str = "", params: SamplingParams | None = None, seed: int | None = None,
                      on_unknown: str = "error") -> Sequence:  # fmt: skip
@@ -291,3 +312,28 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
+
+
+@contextlib.contextmanager
+def _onednn_off():
+    # torch.backends.mkldnn.flags() does the same but warns about Intel-GPU TF32 on every call.
+    was = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(False)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(was)
+
+
+def quantize_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A copy of the model with int8 dynamic quantization of its LSTM/GRU and Linear layers (CPU
+    only): about 4x smaller weights to stream per step; the output distribution moves slightly
+    (benchmarks/sample_latency.py measures by how much)."""
+    if device.type != "cpu":
+        raise ConfigError("quantize works on CPU only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
+        from torch.ao.quantization import quantize_dynamic
+
+        rnn = {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}
+        return quantize_dynamic(model, rnn, dtype=torch.qint8, inplace=False).eval()

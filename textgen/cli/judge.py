@@ -1,0 +1,74 @@
+"""`textgen judge`: score generated poems (form compliance, rhyme, copying, diversity).
+
+textgen sample checkpoints/tang --form wujue -n 200 --seed 1 --json > wujue.jsonl
+textgen judge wujue.jsonl --checkpoint checkpoints/tang
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command(
+    epilog="""\b
+例子 (examples):
+  textgen sample checkpoints/tang --form wujue -n 200 --seed 1 --json > 五绝.jsonl
+  textgen judge 五绝.jsonl --checkpoint checkpoints/tang        # 复制率对照训练集
+  textgen judge poems.txt --form qijue --train-file train.txt --json
+  textgen sample checkpoints/tang -n 50 --json | textgen judge -"""
+)
+@click.argument("file", type=click.Path(allow_dash=True))
+@click.option(
+    "--form",
+    default=None,
+    help="Judge every poem against this form (default: what each asked for, else detected).",
+)
+@click.option("--train-file", type=click.Path(), default=None, help="Training text for the copy rate.")
+@click.option(
+    "--checkpoint", default=None, help="Take the training text from this checkpoint's prepared corpus."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
+def judge(file, form, train_file, checkpoint, as_json) -> None:
+    """Score the poems in FILE (`-` = stdin): JSON lines from `textgen sample --json`, or plain
+    text with one poem per blank-line separated block."""
+    from textgen.errors import ConfigError
+    from textgen.poetry.judge import judge as score
+    from textgen.poetry.judge import parse_poems, read_poems, train_half_lines
+
+    if train_file and checkpoint:
+        raise ConfigError("give --train-file or --checkpoint, not both")
+    if form:
+        from textgen.poetry.forms import resolve_form
+
+        resolve_form(form)
+    poems = parse_poems(sys.stdin.read()) if file == "-" else read_poems(file)
+    if checkpoint:
+        train_file = checkpoint_train_text(checkpoint)
+    lines = train_half_lines(train_file) if train_file else None
+    report = score(poems, train_lines=lines, form=form)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    for key, value in report.items():
+        if isinstance(value, float):
+            value = f"{value:.3f}"
+        elif value is None:
+            value = "-"
+        click.echo(f"{key:12s} {value}")
+
+
+def checkpoint_train_text(checkpoint: str) -> Path:
+    """The train.txt of the prepared corpus a checkpoint was trained on."""
+    from textgen.checkpoint import read_metadata
+    from textgen.errors import ConfigError
+
+    meta = json.loads(read_metadata(checkpoint).get("meta", "{}"))
+    corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
+    prepared = corpus.get("prepared")
+    if not prepared or not (Path(prepared) / "train.txt").is_file():
+        raise ConfigError(f"{checkpoint}: its prepared corpus is not on this machine; pass --train-file")
+    return Path(prepared) / "train.txt"

@@ -1,0 +1,109 @@
+"""`textgen sample`: write text with a trained checkpoint, streamed to the terminal as it comes.
+
+textgen sample checkpoints/tang --prompt 床前 --seed 1
+textgen sample checkpoints/tang --form qijue --acrostic 春夏秋冬 --rhyme -n 4 --json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from textgen.sampling.params import MAX_N, SamplingParams
+
+
+@click.command(
+    epilog="""\b
+例子 (examples):
+  textgen sample checkpoints/tang --prompt 床前明月光 --seed 1
+  textgen sample checkpoints/tang --form wujue                     # 五言绝句
+  textgen sample checkpoints/tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
+  textgen sample checkpoints/tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
+  textgen sample checkpoints/wangfeng --prompt 我在 --stop 。 --json"""
+)
+@click.argument("checkpoint", type=click.Path())
+@click.option("--prompt", default="", help="Text the poem starts with (the model continues it).")
+@click.option("--max-new-tokens", type=int, default=200, show_default=True, help="Most tokens to generate.")
+@click.option(
+    "--temperature", type=float, default=1.0, show_default=True, help="0 = greedy; higher = wilder (max 5)."
+)
+@click.option(
+    "--top-k", type=int, default=0, show_default=True, help="Sample among the k likeliest tokens (0 = all)."
+)
+@click.option("--top-p", type=float, default=1.0, show_default=True, help="Nucleus sampling mass in (0, 1].")
+@click.option(
+    "--repetition-penalty", type=float, default=1.0, show_default=True, help="> 1 discourages repeats."
+)
+@click.option(
+    "--no-repeat-ngram-size", type=int, default=0, show_default=True, help="Forbid repeating any n-gram."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Random seed (completion i uses seed + i); random if unset."
+)
+@click.option("-n", "n", type=int, default=1, show_default=True, help=f"Number of completions (max {MAX_N}).")
+@click.option("--stop", multiple=True, help="Stop before this text (repeatable).")
+@click.option(
+    "--form", default=None, help="wujue 五绝, qijue 七绝, wulv 五律, qilv 七律, or line lengths like 5,5,7,7."
+)
+@click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
+@click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (中华新韵).")
+@click.option("--on-unknown", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+              help="Prompt characters outside the vocabulary: fail, or drop them with a warning.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per completion.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
+@click.option(
+    "--quantize", is_flag=True, help="int8 dynamic quantization (CPU; faster, close but not identical)."
+)
+def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, on_unknown, as_json, device,
+           quantize) -> None:  # fmt: skip
+    """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
+    import logging
+
+    from textgen.errors import ConfigError
+    from textgen.sampling import Generator
+
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                            repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme)  # fmt: skip
+    params.validate()  # before loading the model: bad options fail fast
+    if not 1 <= n <= MAX_N:
+        raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
+    gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize)
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbits(32)
+    seqs = [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(n)]
+    batch = gen.new_batch()
+    for s in seqs:
+        batch.add(s)
+    printed = 0  # completions are printed in order; the first one streams as it is written
+    if not as_json:
+        _out(prompt)
+    while len(batch):
+        for seq, text in batch.step():
+            if seq is seqs[printed] and not as_json:
+                _out(text)
+        while printed < n and seqs[printed].finished:
+            _finish(seqs, printed, params, as_json)
+            printed += 1
+            if printed < n and not as_json:
+                _out("\n" + prompt + seqs[printed].text)  # a blank line between completions
+
+
+def _finish(seqs, i, params, as_json) -> None:
+    c = seqs[i].completion()
+    if as_json:
+        d = c.to_dict() | {k: v for k, v in params.to_dict().items() if k in ("form", "acrostic", "rhyme")}
+        _out(json.dumps(d, ensure_ascii=False) + "\n")
+    else:
+        _out("\n")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -1,0 +1,122 @@
+"""Scoring a set of generated poems: form compliance, rhyme, memorisation and diversity.
+
+    poems = read_poems("samples.jsonl")            # `textgen sample --json` output, or blank-line blocks
+    report = judge(poems, train_lines=train_half_lines("train.txt"), form="wujue")
+    report["compliance"], report["rhyme_rate"], report["copy_rate"], report["distinct_2"]
+
+- compliance: share of poems that are exactly the requested form (layout, punctuation, line lengths,
+  Chinese characters only, acrostic if one was asked for); without a requested form, the share
+  whose lines match one of the named forms (the detected form).
+- rhyme_rate: share of poems (4+ lines) whose even lines all end in one 中华新韵 group;
+  rhyme_pairs: share of even lines after the first that rhyme with the first.
+- copy_rate: share of generated half-lines (4+ characters) found verbatim in the training text.
+- distinct_1 / distinct_2: distinct characters / bigrams over all of them (line characters only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from textgen.errors import ConfigError
+from textgen.poetry.check import detect_form, form_problems, rhyme_endings, split_lines
+from textgen.poetry.forms import resolve_form
+
+MIN_COPY_LEN = 4  # shorter half-lines are too common to count as copied
+
+
+@dataclass
+class Poem:
+    text: str  # the whole poem (prompt + generated text)
+    form: str | None = None  # what was asked for, if known
+    acrostic: str | None = None
+    rhyme: bool = False
+
+
+def parse_poems(data: str) -> list[Poem]:
+    """JSON lines (objects with text/prompt/form/acrostic/rhyme) or blank-line separated blocks."""
+    stripped = data.lstrip()
+    if stripped.startswith("{"):
+        poems = []
+        for n, line in enumerate(data.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                poems.append(Poem(d.get("prompt", "") + d["text"], d.get("form"), d.get("acrostic"),
+                                  bool(d.get("rhyme"))))  # fmt: skip
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise ConfigError(f"line {n}: not a JSON object with a 'text' field ({e})") from e
+        return poems
+    blocks = data.replace("\r\n", "\n").split("\n\n")
+    return [Poem(b.strip("\n")) for b in blocks if b.strip()]
+
+
+def read_poems(path: str | Path) -> list[Poem]:
+    try:
+        return parse_poems(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read poems ({e})") from e
+
+
+def train_half_lines(path: str | Path) -> set[str]:
+    """Every half-line of a training text, for the copy rate."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the training text ({e})") from e
+    return {x for x in split_lines(text) if len(x) >= MIN_COPY_LEN}
+
+
+def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str | None = None) -> dict:
+    """Scores for a list of poems; `form` overrides what each poem asked for."""
+    if not poems:
+        raise ConfigError("no poems to judge")
+    complied, forms = 0, Counter()
+    rhymed, rhyme_total, pairs, pair_total = 0, 0, 0, 0
+    halves: list[str] = []
+    for p in poems:
+        lines = split_lines(p.text)
+        halves += lines
+        want = form or p.form
+        if want or p.acrostic:
+            spec = resolve_form(want, p.acrostic, p.rhyme)
+            ok = not form_problems(p.text, spec, p.acrostic, p.rhyme)
+            forms[spec.name] += 1
+        else:
+            detected = detect_form(p.text)
+            ok = detected is not None and not form_problems(p.text, resolve_form(detected))
+            forms[detected or "other"] += 1
+        complied += ok
+        groups = rhyme_endings(lines)
+        if len(groups) >= 2:  # a rhyme needs two even lines
+            rhyme_total += 1
+            rhymed += groups[0] is not None and all(g == groups[0] for g in groups)
+            pairs += sum(g is not None and g == groups[0] for g in groups[1:])
+            pair_total += len(groups) - 1
+    report = {
+        "poems": len(poems),
+        "forms": dict(forms.most_common()),
+        "compliance": complied / len(poems),
+        "rhyme_rate": rhymed / rhyme_total if rhyme_total else None,
+        "rhyme_pairs": pairs / pair_total if pair_total else None,
+        "copy_rate": None,
+        **distinct(halves),
+        "mean_chars": sum(len(x) for x in halves) / len(poems),
+    }
+    if train_lines is not None:
+        long = [x for x in halves if len(x) >= MIN_COPY_LEN]
+        report["copy_rate"] = sum(x in train_lines for x in long) / len(long) if long else 0.0
+    return report
+
+
+def distinct(lines: list[str]) -> dict:
+    """distinct-1 and distinct-2 over the characters of the lines (bigrams do not cross lines)."""
+    uni = [c for x in lines for c in x]
+    bi = [x[i : i + 2] for x in lines for i in range(len(x) - 1)]
+    return {
+        "distinct_1": len(set(uni)) / len(uni) if uni else 0.0,
+        "distinct_2": len(set(bi)) / len(bi) if bi else 0.0,
+    }
