@@ -36,11 +36,11 @@ from textgen.sampling import Generator
 log = logging.getLogger("textgen.service")
 
 
-def load_generators(settings: Settings) -> dict[str, Generator]:
-    """NAME=CHECKPOINT pairs from settings.models -> generators (name: NAME, else the model's own)."""
+def load_generators(models: list[tuple[str | None, str]], device: str = "cpu") -> dict[str, Generator]:
+    """(NAME or None, CHECKPOINT) pairs -> generators by name (NAME, else the model's own name)."""
     gens: dict[str, Generator] = {}
-    for name, path in parse_models(settings.models):
-        gen = Generator.from_checkpoint(path, device=settings.device)
+    for name, path in models:
+        gen = Generator.from_checkpoint(path, device=device)
         name = name or getattr(gen, "name", None) or Path(path).stem
         if name in gens:
             raise ConfigError(f"model name {name!r} given twice: name them NAME=CHECKPOINT")
@@ -63,7 +63,9 @@ def make_cache(settings: Settings) -> Cache:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     st = app.state
     gens = (
-        st.generators if st.generators is not None else await asyncio.to_thread(load_generators, st.settings)
+        st.generators
+        if st.generators is not None
+        else await asyncio.to_thread(load_generators, parse_models(st.settings.models), st.settings.device)
     )
     engines = {
         name: Engine(
