@@ -99,6 +99,11 @@ def train_tokenizer(
     return SentencePieceTokenizer.train(docs, vocab_size=vocab_size or 8000, model_type=model_type)
 
 
+def _tokenizer_extras(tok: Tokenizer) -> dict:
+    cov = getattr(tok, "character_coverage", None)
+    return {"character_coverage": round(cov, 6)} if cov is not None else {}
+
+
 def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.ndarray:
     ids = array.array("i")
     eos = tok.eos_id
@@ -161,10 +166,16 @@ def prepare(
     src = resolve(source)
     m = src.manifest
     raw = fetch(src, Path(mirror) if mirror else None, progress=progress)
-    options = {"tokenizer": tokenizer, "min_freq": min_freq}
+    options = {"min_freq": min_freq} if tokenizer == "char" else {}
     if tokenizer == "sentencepiece":
         options.update(vocab_size=vocab_size or 8000, model_type=model_type)
-    key_src = {"v": PIPELINE_VERSION, "manifest": m.to_dict(), "files": raw.fingerprint, "options": options}
+    key_src = {
+        "v": PIPELINE_VERSION,
+        "manifest": m.to_dict(),
+        "files": raw.fingerprint,
+        "tokenizer": tokenizer,
+    }
+    key_src["options"] = options
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     out = prepared_home() / f"{m.name}-{tokenizer}-{key[:8]}"
     if is_prepared_dir(out) and not force:
@@ -210,7 +221,7 @@ def prepare(
             "name": m.name,
             "description": m.description,
             "kind": m.read.kind,
-            "tokenizer": {"kind": tok.kind, **options},
+            "tokenizer": {"kind": tok.kind, **options, **_tokenizer_extras(tok)},
             "vocab_size": tok.vocab_size,
             **stats,
             "read_documents": n_read,

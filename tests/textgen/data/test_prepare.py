@@ -105,3 +105,21 @@ def test_empty_corpus_after_cleaning(tmp_path):
     p.write_text("\n \n\u3000\n")
     with pytest.raises(CorpusError, match="empty after cleaning"):
         prepare(p, progress=False)
+
+
+@pytest.mark.parametrize("model_type", ["unigram", "bpe"])
+def test_prepare_sentencepiece(text_corpus, model_type):
+    pc = prepare(
+        text_corpus, tokenizer="sentencepiece", vocab_size=400, model_type=model_type, progress=False
+    )
+    s = pc.summary
+    assert pc.dir.name.startswith("poems-sentencepiece-") and pc.tokenizer.kind == "sentencepiece"
+    assert s["tokenizer"]["model_type"] == model_type and s["tokenizer"]["vocab_size"] == 400
+    for split in ("train", "val", "test"):
+        ids = pc.ids(split)
+        assert s["chars_per_token"][split] > 1.0 and s["tokens"][split] == ids.size
+        # the id stream decodes back to the documents, and chars counts each <eos> as one character
+        assert pc.tokenizer.decode(ids) == "".join(pc.documents(split))
+        assert s["chars"][split] == sum(len(d) + 1 for d in pc.documents(split))
+    char = prepare(text_corpus, progress=False)
+    assert char.dir != pc.dir and char.summary["chars"] == s["chars"]
