@@ -142,25 +142,29 @@ def fetch_mirror(m: Manifest, mirror: Path | None = None, *, progress: bool = Tr
     """Copy each pinned file from the mirror into the download cache, checking its sha256."""
     mirror = Path(mirror).expanduser() if mirror else mirror_dir()
     out = []
-    for f in tqdm(m.source.files, desc=f"fetch {m.name}", disable=not progress, leave=False):
-        target = downloads_dir() / m.name / f.path
-        if target.is_file() and (f.sha256 is None or file_digest(target, "sha256").hex() == f.sha256):
-            out.append(target)
-            continue
-        origin = _find_in_mirror(m, f, mirror)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(origin, tmp)
-            found = file_digest(Path(tmp), "sha256").hex()
-            if f.sha256 is not None and found != f.sha256:
-                raise CorpusError(f"{origin}: sha256 mismatch, expected {f.sha256}, found {found}")
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        out.append(target)
+    with tqdm(m.source.files, desc=f"fetch {m.name}", disable=not progress, leave=False) as bar:
+        for f in bar:
+            out.append(_fetch_one(m, f, mirror))
     return out
+
+
+def _fetch_one(m: Manifest, f: MirrorFile, mirror: Path | None) -> Path:
+    target = downloads_dir() / m.name / f.path
+    if target.is_file() and (f.sha256 is None or file_digest(target, "sha256").hex() == f.sha256):
+        return target
+    origin = _find_in_mirror(m, f, mirror)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(origin, tmp)
+        found = file_digest(Path(tmp), "sha256").hex()
+        if f.sha256 is not None and found != f.sha256:
+            raise CorpusError(f"{origin}: sha256 mismatch, expected {f.sha256}, found {found}")
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
 
 
 def fetch(src: Source | Manifest, mirror: Path | None = None, *, progress: bool = True) -> RawFiles:

@@ -117,15 +117,17 @@ def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.nd
 def _collect(m, raw, progress: bool) -> tuple[list[str], list[dict], Counter, int]:
     cleaner = Cleaner(m.clean)
     texts, metas, n_read = [], [], 0
-    bar = tqdm(desc=f"read {m.name}", unit="doc", total=count_hint(m), disable=not progress, leave=False)
-    for doc in read_documents(m, raw):
-        n_read += 1
-        bar.update()
-        text, _ = cleaner(doc.lines, doc.meta)
-        if text is not None:
-            texts.append(text)
-            metas.append(doc.meta)
-    bar.close()
+    # `with`: the bar is cleared even when reading fails, so the error line prints cleanly.
+    with tqdm(
+        desc=f"read {m.name}", unit="doc", total=count_hint(m), disable=not progress, leave=False
+    ) as bar:
+        for doc in read_documents(m, raw):
+            n_read += 1
+            bar.update()
+            text, _ = cleaner(doc.lines, doc.meta)
+            if text is not None:
+                texts.append(text)
+                metas.append(doc.meta)
     return texts, metas, cleaner.dropped, n_read
 
 
