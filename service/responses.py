@@ -1,8 +1,7 @@
 """Response classes: JSON as real UTF-8 (not \\u escapes) and Server-Sent Events.
 
 return UTF8JSONResponse({"text": "床前明月光"})
-events = sse_events()
-return SSEResponse(events, on_close=events.aclose)
+return SSEResponse(sse_events(plan), on_close=plan.cancel)   # cancel the rows however it ends
 """
 
 from __future__ import annotations
@@ -46,7 +45,4 @@ class SSEResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             if self.on_close is not None:
-                try:
-                    await self.on_close()
-                except RuntimeError:  # the generator is still running: its own cancellation cleans up
-                    pass
+                self.on_close()

@@ -2,7 +2,7 @@
 rows on the model's engine, and hand back events or a finished result (vLLM's serving.py).
 
     serving = Serving(engines, cache, metrics, deadline=60)
-    plan = serving.plan("tang", ["春"], params, n=2, seed=7)
+    plan = await serving.start("tang", ["春"], params, n=2, seed=7)
     result = await serving.collect(plan, request)     # or: async for ev in serving.run(plan)
 """
 
@@ -14,12 +14,11 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.requests import Request
 
 from service.cache import Cache, CacheError, cache_key, is_cacheable
-from service.engine import Engine, Finish, Piece
+from service.engine import Engine, Finish, Job, Piece
 from service.metrics import Metrics
 from textgen.errors import ConfigError
 from textgen.sampling import Completion, SamplingParams
@@ -37,14 +36,19 @@ class ClientGone(Exception):
 
 @dataclass
 class Plan:
-    """A checked request: its engine, the rows to run and the cache key (None: not cacheable)."""
+    """A started request: a cache hit, or rows queued on the engine (job). Cancel it when its
+    client goes away, even before its events are read."""
 
     engine: Engine
-    prompts: list[str]
-    seqs: list[Any]
     seed: int
-    key: str | None
+    key: str | None  # None: not cacheable
     prompt_tokens: int
+    hit: Result | None = None
+    job: Job | None = None
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
 
 
 @dataclass
@@ -77,29 +81,34 @@ class Serving:
             raise ModelNotFound(f"model {model!r} is not loaded (loaded: {', '.join(self.engines)})")
         return self.engines[model]
 
-    def plan(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
-             seed: int | None) -> Plan:  # fmt: skip
-        """Validate everything (ConfigError, TokenizerError, ModelNotFound) before any model work."""
+    async def start(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
+                    seed: int | None) -> Plan:  # fmt: skip
+        """Check the request, look it up in the cache and, on a miss, queue its rows. Every error a
+        client can cause (ConfigError, TokenizerError, ModelNotFound, QueueFull) is raised here,
+        before any response or stream starts."""
         engine = self.engine(model)
         gen = engine.generator
         params.validate()
         cacheable = self.cache.enabled and is_cacheable(params, seed)
         key = cache_key(gen.digest, prompts, params, n, seed) if cacheable else None
+        prompt_tokens = sum(len(gen.tokenizer.encode(p, unknown="skip")) for p in prompts)
+        hit = await self.lookup(key, engine.name, prompt_tokens)
+        if hit is not None:  # the key covers the prompt, so it was checked when it was stored
+            return Plan(engine, hit.seed, key, prompt_tokens, hit=hit)
         seed = secrets.randbelow(2**32) if seed is None else seed
         # Row r (prompt-major, then the n completions) uses seed + r, as Generator.generate does.
         seqs = [
             gen.new_sequence(p, params, seed + i * n + j) for i, p in enumerate(prompts) for j in range(n)
         ]
-        prompt_tokens = sum(len(gen.tokenizer.encode(p)) for p in prompts)
-        return Plan(engine, prompts, seqs, seed, key, prompt_tokens)
+        return Plan(engine, seed, key, prompt_tokens, job=engine.submit(seqs, self.deadline))
 
-    async def cached(self, plan: Plan) -> Result | None:
-        """The stored result for this plan, or None (miss, not cacheable, or cache failing)."""
-        if plan.key is None:
+    async def lookup(self, key: str | None, model: str, prompt_tokens: int) -> Result | None:
+        """The stored result under `key`, or None (miss, not cacheable, or cache failing)."""
+        if key is None:
             return None
         backend = self.cache.backend
         try:
-            blob = await self.cache.get(plan.key)
+            blob = await self.cache.get(key)
         except CacheError:
             self._cache_error()
             return None
@@ -109,7 +118,7 @@ class Serving:
         self.metrics.cache_hits.labels(backend=backend).inc()
         doc = json.loads(blob)
         comps = [Completion(**c) for c in doc["completions"]]
-        return Result(plan.engine.name, doc["seed"], True, comps, plan.prompt_tokens)
+        return Result(model, doc["seed"], True, comps, prompt_tokens)
 
     async def store(self, plan: Plan, result: Result) -> None:
         if plan.key is None:
@@ -126,22 +135,21 @@ class Serving:
 
     async def run(self, plan: Plan) -> AsyncIterator[Piece | Finish | Result]:
         """Events of every row (from the cache or the engine), then the Result."""
-        hit = await self.cached(plan)
-        if hit is not None:
-            for i, c in enumerate(hit.completions):
+        if plan.hit is not None:
+            for i, c in enumerate(plan.hit.completions):
                 yield Piece(i, c.text)
                 yield Finish(i, c)
-            yield hit
+            yield plan.hit
             return
-        job = plan.engine.submit(plan.seqs, self.deadline)
-        comps: list[Completion | None] = [None] * len(plan.seqs)
+        assert plan.job is not None
+        comps: list[Completion | None] = [None] * len(plan.job.rows)
         try:
-            async for event in job.events():
+            async for event in plan.job.events():
                 if isinstance(event, Finish):
                     comps[event.index] = event.completion
                 yield event
         finally:
-            job.cancel()  # no-op once every row finished
+            plan.cancel()  # no-op once every row finished
         result = Result(plan.engine.name, plan.seed, False, comps, plan.prompt_tokens)  # type: ignore[arg-type]
         await self.store(plan, result)
         yield result
@@ -156,14 +164,18 @@ class Serving:
             raise AssertionError("run() ended without a result")
 
         if request is None:
-            return await consume()
+            try:
+                return await consume()
+            finally:
+                plan.cancel()
         work = asyncio.ensure_future(consume())
         watch = asyncio.ensure_future(_disconnected(request))
         done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
         if work in done:
             watch.cancel()
             return work.result()
-        work.cancel()  # run()'s finally cancels the job's rows
+        work.cancel()
+        plan.cancel()
         try:
             await work
         except asyncio.CancelledError:

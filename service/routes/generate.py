@@ -68,10 +68,10 @@ async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
 
 async def _generate(req: GenerateRequest, request: Request, serving: Serving, stream: bool) -> Response:
     params = req.sampling_params(req.max_new_tokens)
-    plan = serving.plan(req.model, [req.prompt], params, n=req.n, seed=req.seed)
+    plan = await serving.start(req.model, [req.prompt], params, n=req.n, seed=req.seed)
     if stream:
         events = sse_events(serving, plan)
-        return SSEResponse(events, on_close=events.aclose)
+        return SSEResponse(events, on_close=plan.cancel)
     result = await serving.collect(plan, request)
     return UTF8JSONResponse(to_response(result).model_dump())
 

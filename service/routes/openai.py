@@ -62,7 +62,9 @@ def to_response(result: Result, head: dict) -> CompletionResponse:
 async def completions(req: CompletionRequest, request: Request, serving: ServingDep) -> Response:
     """OpenAI-compatible text completion."""
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
-    plan = serving.plan(req.model, prompts, req.sampling_params(req.max_tokens), n=req.n, seed=req.seed)
+    plan = await serving.start(
+        req.model, prompts, req.sampling_params(req.max_tokens), n=req.n, seed=req.seed
+    )
     head = {
         "id": f"cmpl-{secrets.token_hex(12)}",
         "object": "text_completion",
@@ -72,7 +74,7 @@ async def completions(req: CompletionRequest, request: Request, serving: Serving
     }
     if req.stream:
         chunks = sse_chunks(serving, plan, head)
-        return SSEResponse(chunks, on_close=chunks.aclose)
+        return SSEResponse(chunks, on_close=plan.cancel)
     result = await serving.collect(plan, request)
     return UTF8JSONResponse(to_response(result, head).model_dump())
 

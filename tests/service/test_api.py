@@ -94,6 +94,13 @@ def test_malformed_json_oversized_body_and_unknown_routes(client):
     assert client.get("/generate").status_code == 405
 
 
+def test_stream_errors_are_json_before_any_event(client):
+    r = client.post("/generate/stream", json={"prompt": "Zq"})
+    assert r.status_code == 422 and r.json()["type"] == "unknown_characters"
+    r = client.post("/generate", json={"model": "nope", "stream": True})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+
+
 def test_unknown_model_is_404(client):
     r = client.post("/generate", json={"model": "lyrics", "prompt": "春"})
     assert r.status_code == 404 and "lyrics" in r.json()["error"]

@@ -162,6 +162,8 @@ def test_full_queue_is_429_with_retry_after_and_deadline_is_504(slow_live):
     wait_for(lambda: engine.queued == 1)
     r = httpx.post(server.url + "/generate", json=long)
     assert r.status_code == 429 and r.headers["retry-after"] == "1" and r.json()["type"] == "overloaded"
+    r = httpx.post(server.url + "/generate/stream", json=long)  # refused before any event is sent
+    assert r.status_code == 429 and r.headers["content-type"].startswith("application/json")
     for t in threads:
         t.join()
     # 1000 steps x 5 ms > the 5 s deadline: the first times out; the second waited, then timed out too.
