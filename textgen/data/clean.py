@@ -17,6 +17,8 @@ from textgen.errors import CorpusError
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 FULLWIDTH = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
+# Half-width and small-form variants of Chinese punctuation -> the ordinary full-width forms.
+VARIANTS = str.maketrans("｡､﹐﹑﹔﹕﹖﹗", "。、，、；：？！")
 # ASCII punctuation touching a CJK character (or CJK punctuation) on either side.
 _ASCII_PUNCT = re.compile(rf"(?<=[{CJK}，。？！：；、」』》])([,.?!:;])|([,.?!:;])(?=[{CJK}「『《])")
 _ELLIPSIS = re.compile(rf"(?<=[{CJK}])(?:\.{{3,}}|。{{3,}}|…+)")
@@ -25,7 +27,7 @@ _CLAUSE = re.compile(r"[，。？！；：、]")
 
 
 def normalise_punctuation(line: str) -> str:
-    line = _ELLIPSIS.sub("……", line)
+    line = _ELLIPSIS.sub("……", line.translate(VARIANTS))
     return _ASCII_PUNCT.sub(lambda mt: FULLWIDTH[mt.group(1) or mt.group(2)], line)
 
 

@@ -189,8 +189,13 @@ def _check(m: Manifest, where: str) -> None:
         raise CorpusError(f"{where}: read.kind must be one of {KINDS}, got {m.read.kind!r}")
     if m.read.format == "chinese-poetry" and (s.type != "npm" or not m.read.members):
         raise CorpusError(f"{where}: read.members (globs) and an npm source are needed for chinese-poetry")
+    if m.read.format != "chinese-poetry" and s.type == "npm":
+        raise CorpusError(f"{where}: read.format {m.read.format!r} reads files: use a mirror or local source")
     if m.clean.script not in SCRIPTS:
         raise CorpusError(f"{where}: clean.script must be one of {SCRIPTS}, got {m.clean.script!r}")
+    cc = m.clean.opencc
+    if cc and m.clean.script != "keep" and ("2s" in cc) != (m.clean.script == "simplified"):
+        raise CorpusError(f"{where}: clean.opencc {cc!r} does not produce clean.script {m.clean.script!r}")
     if m.clean.spaces not in ("collapse", "remove"):
         raise CorpusError(f"{where}: clean.spaces must be 'collapse' or 'remove'")
     if m.clean.min_chars < 0 or m.clean.max_chars < m.clean.min_chars:

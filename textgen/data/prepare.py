@@ -36,7 +36,7 @@ from textgen.paths import data_home
 from textgen.tokenizer import CharTokenizer, Tokenizer, tokenizer_from_json
 
 # Bump when cleaning/splitting/encoding changes so that old prepared dirs are not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 TOKENIZERS = ("char", "sentencepiece")
 
 

@@ -15,6 +15,7 @@ from textgen.data.manifest import CleanSpec
         ("Hello, world. 你好", "Hello, world. 你好"),  # English stays English
         ("等等...", "等等……"),
         ("3.14", "3.14"),
+        ("春眠不觉晓﹐处处闻啼鸟｡", "春眠不觉晓，处处闻啼鸟。"),
     ],
 )
 def test_punctuation_to_full_width(raw, want):

@@ -53,6 +53,8 @@ def test_manifest_round_trips_and_hash_is_stable(tmp_path, kit):
         (lambda t: t.replace('version = "9.9.9"\n', ""), r"source.version is required"),
         (lambda t: t + "[split]\ntrain = 0.5\n", r"split.train/val/test must .* sum to 1"),
         (lambda t: t.replace("[read]", "[read\n"), r"not valid TOML"),
+        (lambda t: t.replace('opencc = "t2s"', 'opencc = "s2t"'), r"clean.opencc 's2t' does not produce"),
+        (lambda t: t.replace('type = "npm"', 'type = "ftp"'), r"source.type must be one of"),
     ],
 )
 def test_bad_manifest_names_the_field(tmp_path, kit, edit, message):

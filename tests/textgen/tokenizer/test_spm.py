@@ -13,13 +13,11 @@ CHARS = "山水花月风云江湖天地春秋日夜明光霜故乡思举头望�
 
 def _docs(n: int = 200, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
-    line = lambda: (
-        "".join(rng.choice(CHARS) for _ in range(5))
-        + "，"
-        + "".join(rng.choice(CHARS) for _ in range(5))
-        + "。"
-    )  # noqa: E731
-    return ["\n".join(line() for _ in range(rng.randint(2, 4))) for _ in range(n)]
+
+    def half() -> str:
+        return "".join(rng.choice(CHARS) for _ in range(5))
+
+    return ["\n".join(half() + "，" + half() + "。" for _ in range(rng.randint(2, 4))) for _ in range(n)]
 
 
 @pytest.fixture(scope="module", params=["unigram", "bpe"])
