@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import warnings
 from pathlib import Path
 
 import torch
@@ -31,6 +30,7 @@ from textgen.errors import ConfigError, TokenizerError
 from textgen.model import cat_rows, select_rows
 from textgen.poetry.forms import resolve_form
 from textgen.sampling.constraints import PoemConstraint, VocabIndex
+from textgen.sampling.fast import FastStep
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.stream import TextStream
@@ -171,17 +171,20 @@ class Generator:
     """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
 
     def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: bool = False,
-                 onednn: bool = False):  # fmt: skip
+                 fast: bool | None = None, onednn: bool = False):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
         self.model = checkpoint.model.eval()
         self.device = next(self.model.parameters()).device
-        # oneDNN's LSTM/GEMM path is slower than the native one for one-token steps on CPU (see
-        # benchmarks/sample_latency.py); both are exact fp32, so native is the default.
+        # Speed options, measured in benchmarks/sample_latency.py. oneDNN's path is slower than
+        # the native one for one-token steps on CPU; `fast` steps through the fused cell functions
+        # (exact fp32, default on CPU); `quantize` makes those steps int8 (CPU only, approximate).
         self.onednn = onednn
         self.quantize = quantize
-        if quantize:
-            self.model = quantize_model(self.model, self.device)
+        if quantize and self.device.type != "cpu":
+            raise ConfigError("quantize works on CPU only")
+        self.fast = (self.device.type == "cpu") if fast is None else fast
+        self._step = FastStep(self.model, quantize) if (self.fast or quantize) else self.model.step
         self.digest = checkpoint.digest
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
@@ -201,7 +204,7 @@ class Generator:
     def forward_step(self, idx: torch.Tensor, hidden):
         """(B,) -> logits (B, V), hidden: the one model call per batch step."""
         with self.backend():
-            return self.model.step(idx, hidden)
+            return self._step(idx, hidden)
 
     def forward(self, idx: torch.Tensor, hidden):
         """(B, T) -> logits (B, T, V), hidden: priming on a prompt."""
@@ -323,17 +326,3 @@ def _onednn_off():
         yield
     finally:
         torch._C._set_mkldnn_enabled(was)
-
-
-def quantize_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """A copy of the model with int8 dynamic quantization of its LSTM/GRU and Linear layers (CPU
-    only): about 4x smaller weights to stream per step; the output distribution moves slightly
-    (benchmarks/sample_latency.py measures by how much)."""
-    if device.type != "cpu":
-        raise ConfigError("quantize works on CPU only")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
-        from torch.ao.quantization import quantize_dynamic
-
-        rnn = {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}
-        return quantize_dynamic(model, rnn, dtype=torch.qint8, inplace=False).eval()

@@ -151,3 +151,50 @@ def test_not_a_checkpoint(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
         Generator.from_checkpoint(bad)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(cell="lstm"),
+        dict(cell="gru"),
+        dict(cell="rnn_tanh"),
+        dict(cell="rnn_relu", n_layer=1),
+        dict(cell="lstm", tie_weights=True),
+        dict(cell="gru", adaptive_cutoffs=[20, 40]),
+    ],
+    ids=str,
+)
+def test_fast_step_matches_the_model(kw):
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.sampling.fast import FastStep
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=60, hidden_size=24, n_embd=16, **({"n_layer": 2} | kw))
+    model = RNNLM(cfg).eval()
+    exact, q = FastStep(model), FastStep(model, quantize=True)
+    idx, hidden = torch.tensor([3, 7, 11]), model.init_hidden(3)
+    for _ in range(4):
+        want, hidden_want = model.step(idx, hidden)
+        got, hidden_got = exact(idx, hidden)
+        approx, _ = q(idx, hidden)
+        assert torch.allclose(want, got, atol=1e-5)
+        assert torch.allclose(torch.cat([h.flatten() for h in hidden_want] if isinstance(hidden_want, tuple)
+                                        else [hidden_want.flatten()]),
+                              torch.cat([h.flatten() for h in hidden_got] if isinstance(hidden_got, tuple)
+                                        else [hidden_got.flatten()]), atol=1e-5)  # fmt: skip
+        p, pq = want.softmax(-1), approx.softmax(-1)
+        assert (p - pq).abs().max() < 0.05  # int8: close, not equal
+        idx, hidden = want.argmax(-1), hidden_want
+
+
+def test_speed_options_keep_the_contract(gen):
+    from textgen.poetry.check import form_problems
+    from textgen.poetry.forms import resolve_form
+
+    plain = Generator(gen.checkpoint, fast=False, onednn=True)
+    q = Generator(gen.checkpoint, quantize=True)
+    p = SamplingParams(temperature=0, max_new_tokens=30)
+    assert plain.generate("床", p)[0].text == gen.generate("床", p)[0].text
+    for c in q.generate("", SamplingParams(form="wujue", acrostic="春夏秋冬", rhyme=True), n=10, seed=1):
+        assert form_problems(c.text, resolve_form("wujue"), "春夏秋冬", True) == []

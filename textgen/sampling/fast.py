@@ -1,0 +1,108 @@
+"""A lean one-token step for generation: the model's weights run through the fused cell functions
+(torch.lstm_cell / gru_cell / rnn_*_cell) instead of nn.LSTM's general sequence path, optionally
+with int8 dynamic quantization of every matrix product.
+
+    step = FastStep(model, quantize=False)       # exact fp32 (same math, different kernels)
+    logits, hidden = step(idx, hidden)           # idx (B,) -> logits (B, V), same hidden layout
+
+nn.LSTM with T = 1 spends more time in its generic machinery than in arithmetic at batch 1, and
+quantized nn.LSTM is slower still on CPU; the cell functions and quantized Linear layers
+(fbgemm) are not. Priming on a prompt still uses the model's own forward (many tokens at once).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn as nn
+
+from textgen.model import RNNLM
+
+
+def _qlinear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
+    lin = nn.Linear(weight.size(1), weight.size(0), bias=bias is not None)
+    with torch.no_grad():
+        lin.weight.copy_(weight)
+        if bias is not None:
+            lin.bias.copy_(bias)
+    return quantize_linears(lin)
+
+
+def quantize_linears(module: nn.Module) -> nn.Module:
+    """int8 dynamic quantization (weights int8, activations quantized per call) of the Linear
+    layers in `module`, on a copy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=False).eval()
+
+
+class FastStep(nn.Module):
+    def __init__(self, model: RNNLM, quantize: bool = False):
+        super().__init__()
+        cfg = model.config
+        self.cell = cfg.cell
+        self.n_layer = cfg.n_layer
+        self.quantize = quantize
+        self.embedding = model.embedding
+        rnn = model.rnn
+        self.weights = [
+            [getattr(rnn, f"{k}_l{i}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            for i in range(cfg.n_layer)
+        ]
+        self.q_ih = nn.ModuleList()
+        self.q_hh = nn.ModuleList()
+        if quantize:
+            for w_ih, w_hh, b_ih, b_hh in self.weights:
+                self.q_ih.append(_qlinear(w_ih.detach(), b_ih.detach()))
+                self.q_hh.append(_qlinear(w_hh.detach(), b_hh.detach()))
+        tail = nn.ModuleDict({"head": model.head})
+        if model.proj is not None:
+            tail["proj"] = model.proj
+        self.tail = quantize_linears(tail) if quantize else tail
+        self.adaptive = not isinstance(model.head, nn.Linear)
+
+    @torch.no_grad()
+    def forward(self, idx: torch.Tensor, hidden):
+        x = self.embedding(idx)  # (B,) -> (B, n_embd)
+        lstm = self.cell == "lstm"
+        hs, cs = hidden if lstm else (hidden, None)
+        new_h, new_c = [], []
+        for i in range(self.n_layer):
+            h = hs[i]
+            c = cs[i] if lstm else None
+            if self.quantize:
+                h, c = self._qcell(i, x, h, c)
+            elif lstm:
+                h, c = torch.lstm_cell(x, (h, c), *self.weights[i])
+            elif self.cell == "gru":
+                h = torch.gru_cell(x, h, *self.weights[i])
+            else:
+                cell = torch.rnn_tanh_cell if self.cell == "rnn_tanh" else torch.rnn_relu_cell
+                h = cell(x, h, *self.weights[i])
+            new_h.append(h)
+            new_c.append(c)
+            x = h
+        if "proj" in self.tail:
+            x = self.tail["proj"](x)
+        head = self.tail["head"]
+        logits = head.log_prob(x) if self.adaptive else head(x)  # (B, V)
+        h = torch.stack(new_h)
+        return logits, ((h, torch.stack(new_c)) if lstm else h)
+
+    def _qcell(self, i: int, x, h, c):
+        gi, gh = self.q_ih[i](x), self.q_hh[i](h)
+        if self.cell == "lstm":
+            ig, fg, gg, og = (gi + gh).chunk(4, dim=1)
+            c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
+            return torch.sigmoid(og) * torch.tanh(c), c
+        if self.cell == "gru":
+            ir, iz, in_ = gi.chunk(3, dim=1)
+            hr, hz, hn = gh.chunk(3, dim=1)
+            r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+            n = torch.tanh(in_ + r * hn)
+            return (1 - z) * n + z * h, None
+        act = torch.tanh if self.cell == "rnn_tanh" else torch.relu
+        return act(gi + gh), None
