@@ -1,6 +1,6 @@
 """Learning-rate schedule: linear warm-up, then cosine decay, decay on plateau, or constant.
 
-Cosine decays over the run's progress, the larger of steps/max_steps (when steps are bounded) and
+Cosine decays over the run's progress after warm-up, the larger of steps/max_steps (when steps are bounded) and
 elapsed/time_budget (when time is), so a run bounded only by `--time-budget` still anneals.
 
     sched = LRSchedule(cfg, total_steps=10_000)
@@ -26,7 +26,8 @@ class LRSchedule:
     def progress(self, step: int, elapsed_s: float) -> float:
         p = 0.0
         if self.total_steps:
-            p = max(p, step / self.total_steps)
+            w = min(self.cfg.warmup_steps, self.total_steps - 1)
+            p = max(p, (step - w) / (self.total_steps - w))
         if self.cfg.time_budget:
             p = max(p, elapsed_s / (self.cfg.time_budget * 60))
         return min(p, 1.0)

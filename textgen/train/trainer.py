@@ -179,6 +179,7 @@ class Trainer:
         self.bad_evals = 0
         self.chars_seen = 0.0
         self.stop_reason = ""
+        self._last_plot = -math.inf
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         if state is not None:
             self._load_state(state)
@@ -257,7 +258,7 @@ class Trainer:
             "device": self.device.type,
         }
 
-    def _save(self, metrics: dict, best: bool) -> None:
+    def _save(self, metrics: dict, best: bool, final: bool = False) -> None:
         """last (+ best) checkpoint, meta.json, resume state, picture. Rank 0 only, but every rank
         takes part in gathering the state."""
         state = self._state()
@@ -273,6 +274,12 @@ class Trainer:
             write_state(self.run_dir, state)
         except OSError as e:
             raise TextgenError(f"{self.run_dir}: cannot write checkpoint ({e.strerror or e})") from e
+        # Redraw at most once a minute: drawing costs about half a second.
+        if final or time.monotonic() - self._last_plot > 60:
+            self._plot()
+
+    def _plot(self) -> None:
+        self._last_plot = time.monotonic()
         try:
             plot_runs([self.run_dir], self.run_dir / "loss.png", labels=[self.data.name])
         except (OSError, ValueError) as e:  # a picture is not worth stopping a run for
@@ -366,7 +373,6 @@ class Trainer:
             file=sys.stderr,
         )
         old_handler = self._install_sigint()
-        autocast = autocast_for(self.device)
         win_loss, win_n, win_tokens, win_time, win_gn = 0.0, 0, 0, 0.0, 0.0
         ema, best_ema, estimated = None, math.inf, False
         run_start = self.step
@@ -383,21 +389,7 @@ class Trainer:
                     self.hidden = None  # a new layout: the carried state belongs to other text
                 x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
                 lr = self.sched.lr(self.step, self.elapsed)
-                for g in self.opt.param_groups:
-                    g["lr"] = lr
-                with autocast:
-                    loss, hidden = self.step_module(x, y, self.hidden)
-                self.hidden = detach_hidden(hidden)
-                loss.backward()
-                gn = torch.nn.utils.clip_grad_norm_(m.parameters(), c.grad_clip or math.inf)
-                lval, gval = loss.item(), gn.item()
-                if not (math.isfinite(gval) and math.isfinite(lval)):
-                    raise TrainingError(
-                        f"training diverged at step {self.step + 1}: loss {lval}, gradient norm {gval}; "
-                        f"lower --lr (now {c.lr:g}) or --grad-clip; the last good checkpoint is in {self.run_dir}"
-                    )
-                self.opt.step()
-                self.opt.zero_grad(set_to_none=True)
+                lval, gval = self.train_step(x, y, lr)
                 dt = time.perf_counter() - t0
                 self.step += 1
                 self.elapsed += dt
@@ -457,7 +449,7 @@ class Trainer:
             # Save exactly here without an extra evaluation, which would feed the plateau schedule
             # and early stopping an evaluation the uninterrupted run never made.
             if self.step % c.eval_interval != 0:
-                self._save(self.best_metrics, best=False)
+                self._save(self.best_metrics, best=False, final=True)
         elif self.step % c.eval_interval != 0 or self.step == run_start:
             self._eval_and_save()  # the final state is always evaluated and saved
         result = {
@@ -470,9 +462,30 @@ class Trainer:
             self.log(f"stopped at step {self.step}; continue with --resume {self.run_dir}")
             return result
         if "test" in self.data.splits and len(self.data.splits["test"]) > 2:
-            result["test"] = self._test()
+            result["test"] = self._test()  # also redraws loss.png
+        elif self.main:
+            self._plot()
         self.log(f"done: {self.stop_reason}; best checkpoint {self.run_dir / 'best.safetensors'}")
         return result
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> tuple[float, float]:
+        """One optimizer step on a batch, carrying the hidden state: (loss, gradient norm)."""
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        with autocast_for(self.device):
+            loss, hidden = self.step_module(x, y, self.hidden)
+        self.hidden = detach_hidden(hidden)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or math.inf)
+        lval, gval = loss.item(), gn.item()
+        if not (math.isfinite(gval) and math.isfinite(lval)):
+            raise TrainingError(
+                f"training diverged at step {self.step + 1}: loss {lval}, gradient norm {gval}; "
+                f"lower --lr (now {self.cfg.lr:g}) or --grad-clip; the last good checkpoint is in {self.run_dir}"
+            )
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        return lval, gval
 
     def _test(self) -> dict:
         """Score the test split with the best weights (then put the last ones back)."""
@@ -497,7 +510,7 @@ class Trainer:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["test"] = event
         atomic_write_text(meta_path, _json(meta))
-        plot_runs([self.run_dir], self.run_dir / "loss.png", labels=[self.data.name])
+        self._plot()
         return event
 
     def _print_estimate(self, s_per_step: float) -> None:
