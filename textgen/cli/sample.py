@@ -58,7 +58,7 @@ from textgen.sampling.params import MAX_N, SamplingParams
 )
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
            no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, on_unknown, as_json, device,
-           quantize) -> None:  # fmt: skip
+           quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
     import logging
 
@@ -72,7 +72,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     params.validate()  # before loading the model: bad options fail fast
     if not 1 <= n <= MAX_N:
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
-    gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize)
+    gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize, threads=threads)
     if seed is None:
         import secrets
 

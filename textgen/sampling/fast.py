@@ -26,7 +26,8 @@ def _qlinear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
         lin.weight.copy_(weight)
         if bias is not None:
             lin.bias.copy_(bias)
-    return quantize_linears(lin)
+    # quantize_dynamic swaps child modules only, so the Linear goes in a container.
+    return quantize_linears(nn.Sequential(lin))[0]
 
 
 def quantize_linears(module: nn.Module) -> nn.Module:

@@ -171,7 +171,7 @@ class Generator:
     """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
 
     def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: bool = False,
-                 fast: bool | None = None, onednn: bool = False):  # fmt: skip
+                 fast: bool | None = None, onednn: bool = False, threads: int | None = None):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
         self.model = checkpoint.model.eval()
@@ -179,6 +179,12 @@ class Generator:
         # Speed options, measured in benchmarks/sample_latency.py. oneDNN's path is slower than
         # the native one for one-token steps on CPU; `fast` steps through the fused cell functions
         # (exact fp32, default on CPU); `quantize` makes those steps int8 (CPU only, approximate).
+        # `threads` sets torch's intra-op threads for the whole process: one-token steps are small,
+        # and on a busy machine extra OpenMP threads mostly wait for each other (10x slower here).
+        if threads is not None:
+            if threads < 1:
+                raise ConfigError(f"threads must be at least 1, got {threads}")
+            torch.set_num_threads(threads)
         self.onednn = onednn
         self.quantize = quantize
         if quantize and self.device.type != "cpu":
@@ -291,11 +297,8 @@ class Generator:
         top_k = torch.tensor([p.top_k for p in ps], device=dev)
         top_p = torch.tensor([p.top_p for p in ps], device=dev)
         # One uniform per generated token per sampling row, from the row's own generator.
-        u = torch.zeros(len(seqs))
-        for r, s in enumerate(seqs):
-            if s.params.temperature > 0:
-                u[r] = torch.rand((), generator=s.rng)
-        return sample_next_token(logits, u.to(dev), temperature, top_k, top_p)
+        u = [float(torch.rand((), generator=s.rng)) if s.params.temperature > 0 else 0.0 for s in seqs]
+        return sample_next_token(logits, torch.tensor(u, device=dev), temperature, top_k, top_p)
 
     def _allowed(self, seq: Sequence) -> torch.Tensor:
         mask = seq.constraint.allowed() if seq.constraint is not None else None

@@ -75,21 +75,25 @@ def sample_next_token(
     top_p: torch.Tensor,
 ) -> torch.Tensor:
     """One token per row: argmax where temperature is 0, else an inverse-CDF draw with the row's
-    uniform u in [0, 1) from softmax(top_p(top_k(logits / t))). Returns (B,) int64."""
-    greedy = logits.argmax(dim=-1)
+    uniform u in [0, 1) from softmax(top_p(top_k(logits / t))). Returns (B,) int64. Work that no
+    row needs (temperature 1, top-k/top-p off, greedy) is skipped; results are the same."""
     sampled_rows = temperature > 0
-    if not bool(sampled_rows.any()):
-        return greedy
-    x = apply_temperature(logits, temperature)
+    if not bool(sampled_rows.all()):
+        greedy = logits.argmax(dim=-1)
+        if not bool(sampled_rows.any()):
+            return greedy
+    x = apply_temperature(logits, temperature) if bool((temperature != 1).any()) else logits
     if bool((top_k > 0).any()):
         x = apply_top_k(x, top_k)
     if bool((top_p < 1.0).any()):
         x = apply_top_p(x, top_p)
-    probs = x.softmax(dim=-1)
-    cdf = probs.cumsum(dim=-1)
+    # Unnormalised weights are enough for an inverse-CDF draw: the target scales with the total.
+    weights = (x - x.max(dim=-1, keepdim=True).values).exp()
+    cdf = weights.cumsum(dim=-1)
     target = (u.to(cdf.dtype) * cdf[:, -1])[:, None]
     idx = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_max(logits.size(-1) - 1)
     # u * total can round up to the total; never return a token the filters removed.
-    bad = probs.gather(1, idx[:, None]).squeeze(1) <= 0
-    idx = torch.where(bad, probs.argmax(dim=-1), idx)
-    return torch.where(sampled_rows, idx, greedy)
+    bad = weights.gather(1, idx[:, None]).squeeze(1) <= 0
+    if bool(bad.any()):
+        idx = torch.where(bad, weights.argmax(dim=-1), idx)
+    return idx if bool(sampled_rows.all()) else torch.where(sampled_rows, idx, greedy)

@@ -28,11 +28,17 @@ class TextStream:
         self._prefix = 0
         self._read = 0
         self._max_stop = max((len(s) for s in self.stop), default=0)
+        # A character tokenizer's ids are whole characters: no re-decoding needed.
+        self._whole = tokenizer.kind == "char"
 
     def push(self, token_id: int) -> tuple[str, bool]:
         """Add one generated id; return (text safe to emit now, whether a stop string appeared)."""
         self.ids.append(token_id)
-        self.text += self._decode_new()
+        if self._whole:
+            self.text += self.tokenizer.decode([token_id])
+            self._prefix = self._read = len(self.ids)
+        else:
+            self.text += self._decode_new()
         if self.stop:
             cut = self._find_stop()
             if cut is not None:
