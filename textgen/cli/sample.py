@@ -56,6 +56,8 @@ from textgen.sampling.params import MAX_N, SamplingParams
 @click.option(
     "--quantize", is_flag=True, help="int8 dynamic quantization (CPU; faster, close but not identical)."
 )
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
            no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, on_unknown, as_json, device,
            quantize, threads) -> None:  # fmt: skip
