@@ -111,13 +111,6 @@ class Trainer:
     ):
         cfg.validate()
         model_cfg.validate()
-        if model_cfg.vocab_size != data.tokenizer.vocab_size:
-            raise ConfigError(
-                f"model vocab_size {model_cfg.vocab_size} != tokenizer vocabulary {data.tokenizer.vocab_size}"
-            )
-        for split in ("train", "val"):
-            if split not in data.splits or len(data.splits[split]) < 3:
-                raise TextgenError(f"corpus {data.name!r} has no usable {split} split")
         self.data, self.model_cfg, self.cfg = data, model_cfg, cfg
         self.on_step, self.quiet = on_step, quiet
         self.dist = distributed.setup(cfg.device)
@@ -137,7 +130,18 @@ class Trainer:
                     f"{self.run_dir}: the model options differ from the run being resumed "
                     f"(saved {state['model_config']})"
                 )
-        elif not overwrite and any((self.run_dir / f).exists() for f in (STATE_FILE, "last.safetensors")):
+        if model_cfg.vocab_size != data.tokenizer.vocab_size:
+            raise ConfigError(
+                f"model vocab_size {model_cfg.vocab_size} != tokenizer vocabulary {data.tokenizer.vocab_size}"
+            )
+        for split in ("train", "val"):
+            if split not in data.splits or len(data.splits[split]) < 3:
+                raise TextgenError(f"corpus {data.name!r} has no usable {split} split")
+        if (
+            not resume
+            and not overwrite
+            and any((self.run_dir / f).exists() for f in (STATE_FILE, "last.safetensors"))
+        ):
             raise TextgenError(
                 f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir}, "
                 f"choose another --out, or pass --overwrite"
