@@ -20,6 +20,7 @@ from textgen.sampling.params import MAX_N, SamplingParams
   textgen sample checkpoints/tang --prompt 床前明月光 --seed 1
   textgen sample checkpoints/tang --form wujue                     # 五言绝句
   textgen sample checkpoints/tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
+  textgen sample checkpoints/tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
   textgen sample checkpoints/tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
   textgen sample checkpoints/wangfeng --prompt 我在 --stop 。 --json"""
 )
@@ -49,6 +50,7 @@ from textgen.sampling.params import MAX_N, SamplingParams
 )
 @click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
 @click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (中华新韵).")
+@click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
 @click.option("--on-unknown", type=click.Choice(["error", "skip"]), default="error", show_default=True,
               help="Prompt characters outside the vocabulary: fail, or drop them with a warning.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per completion.")
@@ -59,7 +61,7 @@ from textgen.sampling.params import MAX_N, SamplingParams
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, on_unknown, as_json, device,
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, tones, on_unknown, as_json, device,
            quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
     import logging
@@ -70,7 +72,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme)  # fmt: skip
+                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones)  # fmt: skip
     params.validate()  # before loading the model: bad options fail fast
     if not 1 <= n <= MAX_N:
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
@@ -100,7 +102,9 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
 def _finish(seqs, i, params, as_json) -> None:
     c = seqs[i].completion()
     if as_json:
-        d = c.to_dict() | {k: v for k, v in params.to_dict().items() if k in ("form", "acrostic", "rhyme")}
+        d = c.to_dict() | {
+            k: v for k, v in params.to_dict().items() if k in ("form", "acrostic", "rhyme", "tones")
+        }
         _out(json.dumps(d, ensure_ascii=False) + "\n")
     else:
         _out("\n")

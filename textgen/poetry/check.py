@@ -11,6 +11,7 @@ import re
 
 from textgen.poetry.forms import FORMS, FormSpec
 from textgen.poetry.rhyme import is_cjk, rhyme_group
+from textgen.poetry.tones import tone_problems
 
 _SPLIT = re.compile(r"[，。！？；、,.!?;\n]")
 
@@ -20,7 +21,9 @@ def split_lines(text: str) -> list[str]:
     return [p.strip() for p in _SPLIT.split(text) if p.strip()]
 
 
-def form_problems(text: str, spec: FormSpec, acrostic: str | None = None, rhyme: bool = False) -> list[str]:
+def form_problems(
+    text: str, spec: FormSpec, acrostic: str | None = None, rhyme: bool = False, tones: bool = False
+) -> list[str]:
     """Everything wrong with `text` as a poem of this form (empty list = compliant)."""
     lines = split_lines(text)
     problems = []
@@ -34,6 +37,8 @@ def form_problems(text: str, spec: FormSpec, acrostic: str | None = None, rhyme:
         problems.append(f"line starts {''.join(x[:1] for x in lines)!r} != acrostic {acrostic!r}")
     if rhyme and not rhymes(lines):
         problems.append("even lines do not share a rhyme group")
+    if tones and (bad := tone_problems(lines)):
+        problems.append(f"{bad} character(s) break the 平仄 pattern")
     return problems
 
 

@@ -94,7 +94,12 @@ def parse_line_lengths(form: str) -> tuple[int, ...]:
 
 
 def resolve_form(
-    form: str | None, acrostic: str | None = None, rhyme: bool = False, layout: str = "couplet"
+    form: str | None,
+    acrostic: str | None = None,
+    rhyme: bool = False,
+    layout: str = "couplet",
+    *,
+    tones: bool = False,
 ) -> FormSpec | None:
     """The FormSpec for a request, or None when it is unconstrained; ConfigError if the form is
     unknown or cannot carry the acrostic/rhyme."""
@@ -103,8 +108,9 @@ def resolve_form(
     if form is None:
         if acrostic:
             return FormSpec("acrostic", (ACROSTIC_LINE_LENGTH,) * len(acrostic), layout)
-        if rhyme:
-            raise ConfigError("rhyme needs a form (--form) or an acrostic to know where lines end")
+        if rhyme or tones:
+            what = "rhyme" if rhyme else "tones"
+            raise ConfigError(f"{what} needs a form (--form) or an acrostic to know where lines end")
         return None
     name = ALIASES.get(form.strip(), form.strip())
     lengths = FORMS.get(name) or parse_line_lengths(name)
@@ -119,4 +125,6 @@ def resolve_form(
             raise ConfigError(f"form {form!r} has one line: nothing to rhyme")
         if acrostic and any(spec.line_lengths[i] < 2 for i in spec.rhyme_lines()):
             raise ConfigError(f"form {form!r}: rhyming lines need 2+ characters with an acrostic")
+    if tones and any(n not in (5, 7) for n in spec.line_lengths):
+        raise ConfigError(f"tones (平仄) need lines of 5 or 7 characters; form {form!r} has others")
     return spec

@@ -10,6 +10,8 @@
 - rhyme_rate: share of poems (4+ lines) whose even lines all end in one 中华新韵 group;
   rhyme_pairs: share of even lines after the first that rhyme with the first.
 - copy_rate: share of generated half-lines (4+ characters) found verbatim in the training text.
+- tone_rate: share of poems of 4+ lines of 5 or 7 characters that keep the 平仄 rules
+  (textgen.poetry.tones; modern readings, so Tang 入声 characters can count against a real poem).
 - distinct_1 / distinct_2: distinct characters / bigrams over all of them (line characters only).
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from textgen.errors import ConfigError
 from textgen.poetry.check import detect_form, form_problems, rhyme_endings, split_lines
 from textgen.poetry.forms import resolve_form
+from textgen.poetry.tones import TONE_LENGTHS, tone_problems
 
 MIN_COPY_LEN = 4  # shorter half-lines are too common to count as copied
 
@@ -33,6 +36,7 @@ class Poem:
     form: str | None = None  # what was asked for, if known
     acrostic: str | None = None
     rhyme: bool = False
+    tones: bool = False
 
 
 def parse_poems(data: str) -> list[Poem]:
@@ -46,7 +50,7 @@ def parse_poems(data: str) -> list[Poem]:
             try:
                 d = json.loads(line)
                 poems.append(Poem(d.get("prompt", "") + d["text"], d.get("form"), d.get("acrostic"),
-                                  bool(d.get("rhyme"))))  # fmt: skip
+                                  bool(d.get("rhyme")), bool(d.get("tones"))))  # fmt: skip
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ConfigError(f"line {n}: not a JSON object with a 'text' field ({e})") from e
         return poems
@@ -75,7 +79,7 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
     if not poems:
         raise ConfigError("no poems to judge")
     complied, forms = 0, Counter()
-    rhymed, rhyme_total, pairs, pair_total = 0, 0, 0, 0
+    rhymed, rhyme_total, pairs, pair_total, toned, tone_total = 0, 0, 0, 0, 0, 0
     halves: list[str] = []
     for p in poems:
         lines = split_lines(p.text)
@@ -83,7 +87,7 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
         want = form or p.form
         if want or p.acrostic:
             spec = resolve_form(want, p.acrostic, p.rhyme)
-            ok = not form_problems(p.text, spec, p.acrostic, p.rhyme)
+            ok = not form_problems(p.text, spec, p.acrostic, p.rhyme, p.tones)
             forms[spec.name] += 1
         else:
             detected = detect_form(p.text)
@@ -96,12 +100,16 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
             rhymed += groups[0] is not None and all(g == groups[0] for g in groups)
             pairs += sum(g is not None and g == groups[0] for g in groups[1:])
             pair_total += len(groups) - 1
+        if len(lines) >= 4 and all(len(x) in TONE_LENGTHS for x in lines):
+            tone_total += 1
+            toned += tone_problems(lines) == 0
     report = {
         "poems": len(poems),
         "forms": dict(forms.most_common()),
         "compliance": complied / len(poems),
         "rhyme_rate": rhymed / rhyme_total if rhyme_total else None,
         "rhyme_pairs": pairs / pair_total if pair_total else None,
+        "tone_rate": toned / tone_total if tone_total else None,
         "copy_rate": None,
         **distinct(halves),
         "mean_chars": sum(len(x) for x in halves) / len(poems),

@@ -17,7 +17,8 @@ import torch
 
 from textgen.errors import ConfigError
 from textgen.poetry.forms import NEWLINE, FormSpec
-from textgen.poetry.rhyme import is_cjk, rhyme_group
+from textgen.poetry.rhyme import is_cjk, is_ping, rhyme_group
+from textgen.poetry.tones import base_from, required_tone
 from textgen.tokenizer import Tokenizer
 
 
@@ -37,10 +38,14 @@ class VocabIndex:
                 self.char_id.setdefault(p, i)
         cjk = torch.zeros(v, dtype=torch.bool)
         self.group_of: dict[int, str] = {}
+        self.ping_of: dict[int, bool] = {}  # 平 True, 仄 False (known tones only)
         members: dict[str, list[int]] = {}
         for ch, i in self.char_id.items():
             if is_cjk(ch):
                 cjk[i] = True
+                t = is_ping(ch)
+                if t is not None:
+                    self.ping_of[i] = t
                 g = rhyme_group(ch)
                 if g is not None:
                     self.group_of[i] = g
@@ -48,8 +53,13 @@ class VocabIndex:
         self.cjk = cjk.to(self.device)
         self.group_size = {g: len(ids) for g, ids in members.items()}
         self.group_mask = {g: self._mask(ids) for g, ids in members.items()}
+        self.ping = self._mask([i for i, t in self.ping_of.items() if t])
+        self.ze = self._mask([i for i, t in self.ping_of.items() if not t])
+        self.toned = self.ping | self.ze
+        self.group_ping = {g: m & self.ping for g, m in self.group_mask.items()}
+        self.group_ping_size = {g: int(m.sum()) for g, m in self.group_ping.items()}
         self._one_hot: dict[int, torch.Tensor] = {}
-        self._rhyme_start: dict[int, torch.Tensor] = {}
+        self._rhyme_start: dict[tuple[int, bool], torch.Tensor] = {}
 
     def _mask(self, ids: list[int]) -> torch.Tensor:
         m = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
@@ -67,26 +77,35 @@ class VocabIndex:
             raise ConfigError(f"this model's vocabulary has no {text!r}, needed for {what}")
         return self.char_id[text]
 
-    def rhyme_start(self, needed: int) -> torch.Tensor:
+    def rhyme_start(self, needed: int, ping: bool = False) -> torch.Tensor:
         """Characters that can open the rhyme: those whose group has `needed` distinct members
-        (or, if no group is that large, the largest groups), so later rhymes always exist."""
-        if needed not in self._rhyme_start:
+        (or, if no group is that large, the largest groups), so later rhymes always exist.
+        With ping=True only 平 characters and their groups' 平 members count."""
+        key = (needed, ping and any(self.group_ping_size.values()))
+        if key not in self._rhyme_start:
             if not self.group_size:
                 raise ConfigError("no character in this model's vocabulary has a known rhyme")
-            need = min(needed, max(self.group_size.values()))
+            sizes, masks = (
+                (self.group_ping_size, self.group_ping) if key[1] else (self.group_size, self.group_mask)
+            )
+            need = min(needed, max(sizes.values()))
             m = torch.zeros_like(self.cjk)
-            for g, n in self.group_size.items():
+            for g, n in sizes.items():
                 if n >= need:
-                    m |= self.group_mask[g]
-            self._rhyme_start[needed] = m
-        return self._rhyme_start[needed]
+                    m |= masks[g]
+            self._rhyme_start[key] = m
+        return self._rhyme_start[key]
 
 
 class PoemConstraint:
     """The slot-by-slot state of one constrained poem."""
 
-    def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex):
-        self.spec, self.index, self.rhyme = spec, index, rhyme
+    def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
+                 tones: bool = False):  # fmt: skip
+        self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
+        if tones and not (bool(index.ping.any()) and bool(index.ze.any())):
+            raise ConfigError("this model's vocabulary lacks 平 or 仄 characters; tones are impossible")
+        self.base: bool | None = None  # 平仄 pattern: tone of the first line's 2nd character
         self.slots = spec.slots()
         self.pos = 0
         bad = [c for c in (acrostic or "") if not is_cjk(c) or c not in index.char_id]
@@ -110,7 +129,8 @@ class PoemConstraint:
         """Tokens still to generate, the end of the poem included."""
         return len(self.slots) - self.pos
 
-    def allowed(self) -> torch.Tensor:
+    def allowed(self, tones: bool | None = None) -> torch.Tensor:
+        """The tokens allowed next ((V,) bool, never empty); tones=False ignores 平仄."""
         s = self.slots[self.pos]
         if s.kind == "end":
             return self.index.one_hot(self.index.tokenizer.eos_id)
@@ -118,24 +138,40 @@ class PoemConstraint:
             return self.index.one_hot(self.punct_id[s.text])
         if s.pos == 0 and self.acrostic is not None:
             return self.index.one_hot(self.acrostic[s.line])
-        if s.line in self.rhyme_lines and s.pos == self.spec.line_lengths[s.line] - 1:
-            return self._rhyme_mask()
-        return self.index.cjk
+        tones = self.tones if tones is None else tones
+        length = self.spec.line_lengths[s.line]
+        if s.line in self.rhyme_lines and s.pos == length - 1:
+            return self._rhyme_mask(tones)
+        if not tones:
+            return self.index.cjk
+        want = required_tone(self.base, s.line, s.pos, length)
+        if want is None:
+            # The first alternating slot sets the pattern: it takes a character of known tone.
+            return self.index.toned if self._sets_base(s) else self.index.cjk
+        return self.index.ping if want else self.index.ze
 
-    def _rhyme_mask(self) -> torch.Tensor:
+    def _sets_base(self, s) -> bool:
+        return self.base is None and s.pos in (1, 3, 5) and s.pos < self.spec.line_lengths[s.line] - 1
+
+    def _rhyme_mask(self, tones: bool) -> torch.Tensor:
+        ix = self.index
         if self.group is None:
-            return self.index.rhyme_start(len(self.rhyme_lines))
-        mask = self.index.group_mask[self.group]
-        if self.used and self.index.group_size[self.group] > len(self.used):
-            mask = mask.clone()
-            mask[list(self.used)] = False  # a fresh rhyme character while the group has one left
-        return mask
+            return ix.rhyme_start(len(self.rhyme_lines), ping=tones)
+        mask = ix.group_mask[self.group]
+        if tones and ix.group_ping_size.get(self.group):
+            mask = ix.group_ping[self.group]  # rhymes on 平 when the group has 平 characters
+        fresh = mask.clone()
+        if self.used:
+            fresh[list(self.used)] = False  # a fresh rhyme character while the group has one left
+        return fresh if bool(fresh.any()) else mask
 
     def advance(self, token_id: int) -> None:
         s = self.slots[self.pos]
         if s.kind == "char" and s.line in self.rhyme_lines and s.pos == self.spec.line_lengths[s.line] - 1:
             self.group = self.group or self.index.group_of.get(token_id)
             self.used.add(token_id)
+        if s.kind == "char" and self._sets_base(s) and token_id in self.index.ping_of:
+            self.base = base_from(self.index.ping_of[token_id], s.line, s.pos)
         self.pos += 1
 
     def feed_prompt(self, ids: list[int], prompt: str) -> None:
@@ -144,7 +180,7 @@ class PoemConstraint:
             if self.done:
                 raise ConfigError(f"prompt {prompt!r} is longer than a whole {self.spec.name} poem")
             s = self.slots[self.pos]
-            ok = bool(self.allowed()[i])
+            ok = bool(self.allowed(tones=False)[i])  # the prompt's own tones are the user's
             if not ok and self.group is None and s.kind == "char" and s.line in self.rhyme_lines:
                 ok = i in self.index.group_of and s.pos == self.spec.line_lengths[s.line] - 1
             if not ok:

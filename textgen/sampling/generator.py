@@ -246,10 +246,12 @@ class Generator:
         return Sequence(self, prompt, ids, params, seed, self._constraint(params, ids, prompt), skipped)
 
     def _constraint(self, params: SamplingParams, ids: list[int], prompt: str) -> PoemConstraint | None:
-        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout)
+        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones)
         if spec is None:
             return None
-        c = PoemConstraint(spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index)
+        c = PoemConstraint(
+            spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index, tones=params.tones
+        )
         c.feed_prompt(ids, prompt)
         if c.remaining() > params.max_new_tokens:
             raise ConfigError(

@@ -36,6 +36,7 @@ class SamplingParams:
     form: str | None = None  # "wujue" | "qijue" | "wulv" | "qilv" | line lengths like "5,5,7,7"
     acrostic: str | None = None  # 藏头诗: these characters start the lines, in order
     rhyme: bool = False  # even lines end on one rhyme group (needs form or acrostic)
+    tones: bool = False  # 平仄: the 近体诗 tone rules (5- or 7-character lines only)
 
     def __post_init__(self) -> None:
         # Accept a list (JSON, click's multiple=True) but keep the dataclass hashable.
@@ -73,7 +74,7 @@ class SamplingParams:
             raise ConfigError(f"acrostic is at most {MAX_ACROSTIC} characters, got {len(self.acrostic)}")
         from textgen.poetry.forms import resolve_form
 
-        resolve_form(self.form, self.acrostic, self.rhyme)  # raises ConfigError when impossible
+        resolve_form(self.form, self.acrostic, self.rhyme, tones=self.tones)  # ConfigError when impossible
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -13,6 +13,9 @@ CASES = [
     dict(acrostic="春夏秋冬"),
     dict(form="qijue", acrostic="春夏秋冬", rhyme=True),
     dict(form="wujue", acrostic="明月春风", rhyme=True),
+    dict(form="wujue", rhyme=True, tones=True),
+    dict(form="qilv", acrostic="春夏秋冬春夏秋冬", rhyme=True, tones=True),
+    dict(form="wulv", tones=True),
 ]
 
 
@@ -23,7 +26,10 @@ def test_every_constrained_sample_complies(gen, case):
     outs = gen.generate("", params, n=40, seed=1000)
     for c in outs:
         assert c.finish_reason == "eos", c
-        assert form_problems(c.text, spec, case.get("acrostic"), case.get("rhyme", False)) == [], c.text
+        problems = form_problems(
+            c.text, spec, case.get("acrostic"), case.get("rhyme", False), case.get("tones", False)
+        )
+        assert problems == [], c.text
     assert len({c.text for c in outs}) > 30  # the model still chooses the words
 
 
