@@ -33,74 +33,11 @@ from textgen.sampling.constraints import PoemConstraint, VocabIndex
 from textgen.sampling.fast import FastStep
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
-from textgen.sampling.stream import TextStream
+from textgen.sampling.sequence import Sequence
 
 log = logging.getLogger("textgen.sampling")
 MAX_SEED = 2**63 - 1
 ON_UNKNOWN = ("error", "skip")
-
-
-class Sequence:
-    """One row: its prompt, params, seed, random generator and everything generated so far."""
-
-    def __init__(self, gen: Generator, prompt: str, prompt_ids: list[int], params: SamplingParams,
-                 seed: int, constraint: PoemConstraint | None, skipped: list[str]):  # fmt: skip
-        self.prompt, self.prompt_ids, self.params, self.seed = prompt, prompt_ids, params, seed
-        self.constraint = constraint
-        self.skipped = skipped  # unknown prompt characters dropped (on_unknown="skip")
-        self.rng = torch.Generator().manual_seed(seed)  # CPU on every device: same draws everywhere
-        self.stream = TextStream(gen.tokenizer, params.stop)
-        self.ids: list[int] = []  # generated ids
-        self.text = ""  # text released so far (the final text once finished)
-        self.finished = False
-        self.finish_reason: str | None = None
-        self.presence: torch.Tensor | None = None
-        if params.repetition_penalty != 1.0:
-            self.presence = torch.zeros(gen.tokenizer.vocab_size, dtype=torch.bool, device=gen.device)
-            self.presence[prompt_ids] = True
-        self.history = list(prompt_ids) if params.no_repeat_ngram_size else []
-        self.in_batch = False
-
-    @property
-    def tokens(self) -> int:
-        return len(self.ids)
-
-    def completion(self) -> Completion:
-        return Completion(self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt)
-
-    def banned_ngram_tokens(self) -> list[int]:
-        """Tokens that would repeat an n-gram already in the prompt or output."""
-        n = self.params.no_repeat_ngram_size
-        h = self.history
-        if not n or len(h) < n:
-            return []
-        tail = h[len(h) - n + 1 :] if n > 1 else []
-        return [h[i + n - 1] for i in range(len(h) - n + 1) if h[i : i + n - 1] == tail]
-
-    def accept(self, token_id: int, eos_id: int) -> str:
-        """Record a sampled token; return the text it releases; finish the row when it is done."""
-        if token_id == eos_id:
-            return self._finish("eos")
-        self.ids.append(token_id)
-        if self.constraint is not None:
-            self.constraint.advance(token_id)
-        if self.presence is not None:
-            self.presence[token_id] = True
-        if self.params.no_repeat_ngram_size:
-            self.history.append(token_id)
-        delta, stopped = self.stream.push(token_id)
-        self.text += delta
-        if stopped:
-            return delta + self._finish("stop")
-        if self.tokens >= self.params.max_new_tokens:
-            return delta + self._finish("length")
-        return delta
-
-    def _finish(self, reason: str) -> str:
-        tail = "" if reason == "stop" else self.stream.finish()
-        self.text += tail
-        self.finished, self.finish_reason = True, reason
-        return tail
 
 
 class Batch:
@@ -117,8 +54,8 @@ class Batch:
 
     def add(self, seq: Sequence) -> None:
         """Prime the row on <eos> + prompt (one forward pass) and join the batch."""
-        if seq.finished or seq.in_batch:
-            raise ValueError("sequence is finished or already in a batch")
+        if seq.finished or seq.in_batch or seq.ids:
+            raise ValueError("a sequence joins a batch once, before it has generated anything")
         gen = self.gen
         ids = [gen.tokenizer.eos_id, *seq.prompt_ids]
         with torch.inference_mode():
