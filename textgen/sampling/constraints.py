@@ -103,6 +103,11 @@ class PoemConstraint:
     def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
                  tones: bool = False):  # fmt: skip
         self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
+        # Every mask must have a member: check the vocabulary can fill each kind of slot up front.
+        if not bool(index.cjk.any()):
+            raise ConfigError("this model's vocabulary has no Chinese characters; forms are impossible")
+        if rhyme and not index.group_size:
+            raise ConfigError("no character in this model's vocabulary has a known rhyme")
         if tones and not (bool(index.ping.any()) and bool(index.ze.any())):
             raise ConfigError("this model's vocabulary lacks 平 or 仄 characters; tones are impossible")
         self.base: bool | None = None  # 平仄 pattern: tone of the first line's 2nd character

@@ -52,3 +52,47 @@ def test_couplet_layout_is_the_default_and_line_layout_is_possible(gen):
     c = gen2.generate("", SamplingParams(form="wujue"), seed=3)[0]
     assert c.text.count("\n") == 3
     assert form_problems(c.text, resolve_form("wujue", layout="line")) == []
+
+
+def small_vocab_generator(chars: str):
+    import torch
+
+    from textgen.checkpoint import Checkpoint
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.sampling import Generator
+    from textgen.tokenizer import CharTokenizer
+
+    tok = CharTokenizer(list("，。\n") + list(chars))
+    torch.manual_seed(1)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=8, n_embd=4)).eval()
+    return Generator(Checkpoint(model, tok))
+
+
+def test_rhyme_never_dead_ends_in_a_poor_vocabulary():
+    # 唐 has 3 characters, 尤 one, 齐 one: a 五律's four rhymes must open in 唐 and reuse one.
+    gen = small_vocab_generator("光霜乡流一")
+    for c in gen.generate("", SamplingParams(form="wulv", rhyme=True, temperature=2.0), n=30, seed=0):
+        assert form_problems(c.text, resolve_form("wulv"), rhyme=True) == [], c.text
+        ends = [line[-1] for line in c.text.replace("。", "，").replace("\n", "").split("，")[1::2]]
+        assert set(ends) <= set("光霜乡") and len(set(ends)) == 3  # fresh rhymes until the group runs out
+
+
+def test_prompt_fixes_the_rhyme_group_even_if_small():
+    gen = small_vocab_generator("光霜乡流一春月")
+    prompt = "春春春春春，春春春春流。\n"
+    for c in gen.generate(prompt, SamplingParams(form="wujue", rhyme=True, tones=True), n=10, seed=0):
+        assert (prompt + c.text).endswith("流。")  # the only 尤 character, reused
+
+
+def test_impossible_constraints_are_config_errors():
+    from textgen.errors import ConfigError
+
+    gen = small_vocab_generator("光霜乡")  # all 平: no 仄 characters for the tone pattern
+    with pytest.raises(ConfigError, match="平 or 仄"):
+        gen.new_sequence("", SamplingParams(form="wujue", tones=True), 0)
+    with pytest.raises(ConfigError, match="acrostic"):
+        gen.new_sequence("", SamplingParams(form="wujue", acrostic="光霜乡月"), 0)
+    with pytest.raises(ConfigError, match="rhyme"):
+        small_vocab_generator("\uf900\uf901").new_sequence("", SamplingParams(form="wujue", rhyme=True), 0)
+    with pytest.raises(ConfigError, match="no Chinese"):
+        small_vocab_generator("abc").new_sequence("", SamplingParams(form="wujue"), 0)
