@@ -5,7 +5,7 @@ judged side by side (form compliance, rhyme rate, copy rate against the training
     python benchmarks/sample_quality.py checkpoints/tang --form qijue --train-file train.txt --json
 
 Columns: free (no constraint, judged against the form it happens to have), form (the form only),
-form+rhyme, and form+rhyme+acrostic (a 藏头诗 on a fixed four-character head). Samples are written
+form+rhyme, form+rhyme+acrostic (a 藏头诗 on a fixed four-character head) and form+rhyme+tones (平仄). Samples are written
 as JSON lines under --out for reading.
 """
 
@@ -62,13 +62,14 @@ def main() -> None:
         "form": SamplingParams(form=args.form, **common),
         "form+rhyme": SamplingParams(form=args.form, rhyme=True, **common),
         "form+rhyme+acrostic": SamplingParams(form=args.form, rhyme=True, acrostic=args.acrostic, **common),
+        "form+rhyme+tones": SamplingParams(form=args.form, rhyme=True, tones=True, **common),
     }
     report = {"checkpoint": str(args.checkpoint), "n": args.n, "seed": args.seed, **common, "columns": {}}
     for name, params in columns.items():
         t = time.perf_counter()
         comps = generate(gen, params, args.n, args.seed)
         dt = time.perf_counter() - t
-        poems = [Poem(c.text, params.form, params.acrostic, params.rhyme) for c in comps]
+        poems = [Poem(c.text, params.form, params.acrostic, params.rhyme, params.tones) for c in comps]
         scores = judge(poems, train_lines=lines)
         scores["as_" + args.form] = judge(poems, form=args.form)["compliance"]
         scores["seconds"] = round(dt, 2)
@@ -84,15 +85,15 @@ def main() -> None:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
     cols = report["columns"]
-    keys = ["compliance", "as_" + args.form, "rhyme_rate", "rhyme_pairs", "copy_rate", "distinct_1", "distinct_2",
-            "mean_chars", "seconds"]  # fmt: skip
+    keys = ["compliance", "as_" + args.form, "rhyme_rate", "rhyme_pairs", "tone_rate", "copy_rate", "distinct_1",
+            "distinct_2", "mean_chars", "seconds"]  # fmt: skip
     print(
         f"{args.n} samples each, seeds {args.seed}..{args.seed + args.n - 1}, temperature {args.temperature}"
     )
-    print(f"{'':14s}" + "".join(f"{k:>22s}" for k in cols))
+    print(f"{'':14s}" + "".join(f"{k:>20s}" for k in cols))
     for k in keys:
         vals = [cols[c].get(k) for c in cols]
-        print(f"{k:14s}" + "".join(f"{'-' if v is None else f'{v:.3f}':>22s}" for v in vals))
+        print(f"{k:14s}" + "".join(f"{'-' if v is None else f'{v:.3f}':>20s}" for v in vals))
 
 
 if __name__ == "__main__":
