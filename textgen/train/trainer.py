@@ -460,6 +460,8 @@ class Trainer:
             "step": self.step,
             "stop_reason": self.stop_reason,
             "best": self.best_metrics,
+            "chars_seen": self.chars_seen,
+            "elapsed_s": self.elapsed,
             "run_dir": str(self.run_dir),
         }
         if self.stop_reason == "interrupted":
