@@ -52,6 +52,7 @@ HELP = {
     "divergence_factor": "stop when the loss rises above this multiple of its best",
     "seed": "random seed (weights, stream offsets, dropout)",
     "device": "auto | cpu | cuda | mps",
+    "threads": "CPU threads (0 = torch default; 1 can be faster on a busy machine)",
     "out": "run directory (default checkpoints/<corpus name>)",
 }
 

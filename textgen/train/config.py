@@ -40,6 +40,7 @@ class TrainConfig:
     divergence_factor: float = 4.0  # stop if the smoothed loss exceeds this x its best
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps
+    threads: int = 0  # CPU threads for torch (0 = torch's default); 1 can win on a busy machine
     out: str = ""  # run directory; default checkpoints/<corpus name>
 
     def validate(self) -> None:
@@ -61,6 +62,7 @@ class TrainConfig:
             "eval_tokens",
             "patience",
             "warmup_steps",
+            "threads",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(

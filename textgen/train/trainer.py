@@ -113,6 +113,8 @@ class Trainer:
         model_cfg.validate()
         self.data, self.model_cfg, self.cfg = data, model_cfg, cfg
         self.on_step, self.quiet = on_step, quiet
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         self.dist = distributed.setup(cfg.device)
         self.device = resolve_device(cfg.device)
         if self.device.type == "cuda" and self.dist.enabled:
