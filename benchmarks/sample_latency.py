@@ -8,11 +8,12 @@ simplified Tang vocabulary); random weights are enough for speed. Variants, each
   baseline  nn.LSTM step with torch's defaults (oneDNN on)          Generator(fast=False, onednn=True)
   native    nn.LSTM step, oneDNN off                                Generator(fast=False)
   fast      fused cell functions, oneDNN off (exact fp32; default)  Generator()
-  int8      fast + int8 dynamic quantization                        Generator(quantize=True)
+  fp16      fast + fp16 weights (rows stay independent)             Generator(quantize="fp16")
+  int8      fast + int8 dynamic quantization                        Generator(quantize="int8")
 Every variant is timed in turn inside each repeat and the best repeat is reported, so load from
 other processes hits all variants alike (figures from a shared machine are noisy: compare columns,
-not machines). The int8 error is the next-token distribution difference from the exact model along
-greedy continuations (KL and largest probability difference).
+not machines). The fp16/int8 error is the next-token distribution difference from the exact model
+along greedy continuations (KL and largest probability difference).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ VARIANTS = {
     "baseline": dict(fast=False, onednn=True),
     "native": dict(fast=False),
     "fast": dict(),
-    "int8": dict(quantize=True),
+    "fp16": dict(quantize="fp16"),
+    "int8": dict(quantize="int8"),
 }
 
 
@@ -65,7 +67,7 @@ def time_model_step(gen: Generator, batch: int, steps: int = 30) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def int8_error(exact: Generator, q: Generator, prompts: list[str], steps: int = 48) -> dict:
+def quant_error(exact: Generator, q: Generator, prompts: list[str], steps: int = 48) -> dict:
     kls, diffs, agree, total = [], [], 0, 0
     tok = exact.tokenizer
     with torch.inference_mode():
@@ -132,8 +134,9 @@ def main() -> None:
         "best": best,
         "median": {k: {m: statistics.median(v) for m, v in d.items()} for k, d in res.items()},
     }
-    if "int8" in gens and "fast" in gens:
-        report["int8_error"] = int8_error(gens["fast"], gens["int8"], ["", "春", "明月", "床前明月光，"])
+    for k in ("fp16", "int8"):
+        if k in gens and "fast" in gens:
+            report[f"{k}_error"] = quant_error(gens["fast"], gens[k], ["", "春", "明月", "床前明月光，"])
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return
@@ -141,8 +144,9 @@ def main() -> None:
     print(f"{'best of ' + str(args.repeats):24s}" + "".join(f"{k:>11s}" for k in names))
     for m in metrics:
         print(f"{m:24s}" + "".join(f"{best[k][m]:11.2f}" for k in names))
-    if "int8_error" in report:
-        print("int8 vs exact:", json.dumps(report["int8_error"]))
+    for k in ("fp16", "int8"):
+        if f"{k}_error" in report:
+            print(f"{k} vs exact:", json.dumps(report[f"{k}_error"]))
 
 
 if __name__ == "__main__":

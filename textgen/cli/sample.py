@@ -56,7 +56,10 @@ from textgen.sampling.params import MAX_N, SamplingParams
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per completion.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
 @click.option(
-    "--quantize", is_flag=True, help="int8 dynamic quantization (CPU; faster, close but not identical)."
+    "--quantize",
+    type=click.Choice(["fp16", "int8"]),
+    default=None,
+    help="Smaller weights for faster CPU steps (close to, not equal to, the exact model).",
 )
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip

@@ -1,13 +1,18 @@
 """A lean one-token step for generation: the model's weights run through the fused cell functions
 (torch.lstm_cell / gru_cell / rnn_*_cell) instead of nn.LSTM's general sequence path, optionally
-with int8 dynamic quantization of every matrix product.
+with dynamically quantized matrix products (fbgemm, CPU).
 
-    step = FastStep(model, quantize=False)       # exact fp32 (same math, different kernels)
+    step = FastStep(model)                       # exact fp32 (same math, different kernels)
+    step = FastStep(model, quantize="fp16")      # fp16 weights: half the bytes per step
+    step = FastStep(model, quantize="int8")      # int8 weights and activations: fastest
     logits, hidden = step(idx, hidden)           # idx (B,) -> logits (B, V), same hidden layout
 
 nn.LSTM with T = 1 spends more time in its generic machinery than in arithmetic at batch 1, and
-quantized nn.LSTM is slower still on CPU; the cell functions and quantized Linear layers
-(fbgemm) are not. Priming on a prompt still uses the model's own forward (many tokens at once).
+quantized nn.LSTM is slower still on CPU; the cell functions and quantized Linear layers are not.
+A one-token step is memory-bound: it streams every weight once, so smaller weights are faster.
+Caveat of int8: fbgemm quantizes the activations with one scale per call, i.e. per batch, so a
+row's logits then depend (slightly) on the other rows in its batch; fp16 keeps rows independent.
+Priming on a prompt still uses the model's own fp32 forward (many tokens at once).
 """
 
 from __future__ import annotations
@@ -19,30 +24,33 @@ import torch.nn as nn
 
 from textgen.model import RNNLM
 
+QUANTIZE = {"int8": torch.qint8, "fp16": torch.float16}
 
-def _qlinear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
+
+def _qlinear(weight: torch.Tensor, bias: torch.Tensor | None, quantize: str) -> nn.Module:
     lin = nn.Linear(weight.size(1), weight.size(0), bias=bias is not None)
     with torch.no_grad():
         lin.weight.copy_(weight)
         if bias is not None:
             lin.bias.copy_(bias)
     # quantize_dynamic swaps child modules only, so the Linear goes in a container.
-    return quantize_linears(nn.Sequential(lin))[0]
+    return quantize_linears(nn.Sequential(lin), quantize)[0]
 
 
-def quantize_linears(module: nn.Module) -> nn.Module:
-    """int8 dynamic quantization (weights int8, activations quantized per call) of the Linear
-    layers in `module`, on a copy."""
+def quantize_linears(module: nn.Module, quantize: str) -> nn.Module:
+    """Dynamic quantization ("int8" or "fp16" weights) of the Linear layers in `module`, on a copy."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
         from torch.ao.quantization import quantize_dynamic
 
-        return quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=False).eval()
+        return quantize_dynamic(module, {nn.Linear}, dtype=QUANTIZE[quantize], inplace=False).eval()
 
 
 class FastStep(nn.Module):
-    def __init__(self, model: RNNLM, quantize: bool = False):
+    def __init__(self, model: RNNLM, quantize: str | None = None):
         super().__init__()
+        if quantize is not None and quantize not in QUANTIZE:
+            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE)} or None, got {quantize!r}")
         cfg = model.config
         self.cell = cfg.cell
         self.n_layer = cfg.n_layer
@@ -57,12 +65,12 @@ class FastStep(nn.Module):
         self.q_hh = nn.ModuleList()
         if quantize:
             for w_ih, w_hh, b_ih, b_hh in self.weights:
-                self.q_ih.append(_qlinear(w_ih.detach(), b_ih.detach()))
-                self.q_hh.append(_qlinear(w_hh.detach(), b_hh.detach()))
+                self.q_ih.append(_qlinear(w_ih.detach(), b_ih.detach(), quantize))
+                self.q_hh.append(_qlinear(w_hh.detach(), b_hh.detach(), quantize))
         tail = nn.ModuleDict({"head": model.head})
         if model.proj is not None:
             tail["proj"] = model.proj
-        self.tail = quantize_linears(tail) if quantize else tail
+        self.tail = quantize_linears(tail, quantize) if quantize else tail
         self.adaptive = not isinstance(model.head, nn.Linear)
 
     @torch.no_grad()
@@ -74,7 +82,7 @@ class FastStep(nn.Module):
         for i in range(self.n_layer):
             h = hs[i]
             c = cs[i] if lstm else None
-            if self.quantize:
+            if self.quantize is not None:
                 h, c = self._qcell(i, x, h, c)
             elif lstm:
                 h, c = torch.lstm_cell(x, (h, c), *self.weights[i])

@@ -30,7 +30,7 @@ from textgen.errors import ConfigError, TokenizerError
 from textgen.model import cat_rows, select_rows
 from textgen.poetry.forms import resolve_form
 from textgen.sampling.constraints import PoemConstraint, VocabIndex
-from textgen.sampling.fast import FastStep
+from textgen.sampling.fast import QUANTIZE, FastStep
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.sequence import Sequence
@@ -107,7 +107,7 @@ class Batch:
 class Generator:
     """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
 
-    def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: bool = False,
+    def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: str | bool | None = None,
                  fast: bool | None = None, onednn: bool = False, threads: int | None = None):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
@@ -115,7 +115,8 @@ class Generator:
         self.device = next(self.model.parameters()).device
         # Speed options, measured in benchmarks/sample_latency.py. oneDNN's path is slower than
         # the native one for one-token steps on CPU; `fast` steps through the fused cell functions
-        # (exact fp32, default on CPU); `quantize` makes those steps int8 (CPU only, approximate).
+        # (exact fp32, default on CPU); `quantize` ("fp16" or "int8"; True = "int8") runs those
+        # steps on smaller weights (CPU only, approximate; int8 couples rows of a batch, see fast.py).
         # `threads` sets torch's intra-op threads for the whole process: one-token steps are small,
         # and on a busy machine extra OpenMP threads mostly wait for each other (10x slower here).
         if threads is not None:
@@ -123,9 +124,14 @@ class Generator:
                 raise ConfigError(f"threads must be at least 1, got {threads}")
             torch.set_num_threads(threads)
         self.onednn = onednn
-        self.quantize = quantize
+        quantize = (
+            {True: "int8", False: None}.get(quantize, quantize) if isinstance(quantize, bool) else quantize
+        )
+        if quantize is not None and quantize not in QUANTIZE:
+            raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
         if quantize and self.device.type != "cpu":
             raise ConfigError("quantize works on CPU only")
+        self.quantize = quantize
         self.fast = (self.device.type == "cpu") if fast is None else fast
         self._step = FastStep(self.model, quantize) if (self.fast or quantize) else self.model.step
         self.digest = checkpoint.digest

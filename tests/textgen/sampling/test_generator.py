@@ -172,12 +172,14 @@ def test_fast_step_matches_the_model(kw):
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=60, hidden_size=24, n_embd=16, **({"n_layer": 2} | kw))
     model = RNNLM(cfg).eval()
-    exact, q = FastStep(model), FastStep(model, quantize=True)
+    exact, q, h = FastStep(model), FastStep(model, quantize="int8"), FastStep(model, quantize="fp16")
     idx, hidden = torch.tensor([3, 7, 11]), model.init_hidden(3)
     for _ in range(4):
         want, hidden_want = model.step(idx, hidden)
         got, hidden_got = exact(idx, hidden)
         approx, _ = q(idx, hidden)
+        half, _ = h(idx, hidden)
+        assert torch.allclose(want, half, atol=1e-2)
         assert torch.allclose(want, got, atol=1e-5)
         assert torch.allclose(torch.cat([h.flatten() for h in hidden_want] if isinstance(hidden_want, tuple)
                                         else [hidden_want.flatten()]),
@@ -193,7 +195,15 @@ def test_speed_options_keep_the_contract(gen):
     from textgen.poetry.forms import resolve_form
 
     plain = Generator(gen.checkpoint, fast=False, onednn=True)
-    q = Generator(gen.checkpoint, quantize=True)
+    q = Generator(gen.checkpoint, quantize=True)  # int8
+    half = Generator(gen.checkpoint, quantize="fp16")
+    assert q.quantize == "int8"
+    with pytest.raises(ConfigError, match="quantize"):
+        Generator(gen.checkpoint, quantize="int4")
+    # fp16 keeps a row's text independent of its batch (int8 does not promise that).
+    params = SamplingParams(max_new_tokens=30)
+    together = half.generate(["床", "春眠不觉晓，"], params, n=3, seed=5)
+    assert together[4].text == half.generate("春眠不觉晓，", params, seed=9)[0].text
     p = SamplingParams(temperature=0, max_new_tokens=30)
     assert plain.generate("床", p)[0].text == gen.generate("床", p)[0].text
     for c in q.generate("", SamplingParams(form="wujue", acrostic="春夏秋冬", rhyme=True), n=10, seed=1):
