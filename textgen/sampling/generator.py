@@ -142,7 +142,7 @@ class Generator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs) -> Generator:
-        return cls(load_checkpoint(path, device=device), **kwargs)
+        return cls(load_checkpoint(path, device=check_device(device)), **kwargs)
 
     @property
     def index(self) -> VocabIndex:
@@ -263,6 +263,19 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """A torch device this machine has, or ConfigError naming it."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(f"unknown device {device!r} ({e})") from e
+    if d.type == "cuda" and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device {device!r} is not available on this machine")
+    if d.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} is not available on this machine")
+    return d
 
 
 @contextlib.contextmanager

@@ -88,3 +88,14 @@ def test_sample_not_a_checkpoint(tmp_path, capsys):
 def test_sample_help_has_chinese_examples(capsys):
     code, out, _ = run(["sample", "--help"], capsys)
     assert code == 0 and "藏头" in out and "--acrostic" in out
+
+
+def test_sample_unavailable_device(ckpt_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = run(["sample", str(ckpt_path), "--device", "cuda"], capsys)
+    assert code == 1 and "not available" in err
+    code, _, err = run(["sample", str(ckpt_path), "--device", "toaster"], capsys)
+    assert code == 1 and "unknown device" in err
