@@ -383,10 +383,15 @@ class Trainer:
         ema, best_ema, estimated = None, math.inf, False
         run_start = self.step
         try:
-            while not self.stop_reason:
-                self.stop_reason = self._budget_reached()
-                if self.dist.any(bool(self.stop_reason)) and not self.stop_reason:
-                    self.stop_reason = "another process stopped"
+            while True:
+                self.stop_reason = self.stop_reason or self._budget_reached()
+                if self.dist.enabled:
+                    # Every rank must take the same exit path (they run collectives on the way out).
+                    interrupted = self.dist.any(self.stop_reason == "interrupted")
+                    if interrupted:
+                        self.stop_reason = "interrupted"
+                    elif self.dist.any(bool(self.stop_reason)) and not self.stop_reason:
+                        self.stop_reason = "another process reached its budget"
                 if self.stop_reason:
                     break
                 t0 = time.perf_counter()
