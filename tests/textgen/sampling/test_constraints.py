@@ -96,3 +96,22 @@ def test_impossible_constraints_are_config_errors():
         small_vocab_generator("\uf900\uf901").new_sequence("", SamplingParams(form="wujue", rhyme=True), 0)
     with pytest.raises(ConfigError, match="no Chinese"):
         small_vocab_generator("abc").new_sequence("", SamplingParams(form="wujue"), 0)
+
+
+def test_forms_with_a_sentencepiece_model():
+    import torch
+
+    from textgen.checkpoint import Checkpoint
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.sampling import Generator
+    from textgen.tokenizer.spm import SentencePieceTokenizer
+
+    from .conftest import LINES
+
+    tok = SentencePieceTokenizer.train(LINES * 10, vocab_size=360)
+    torch.manual_seed(0)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=16, n_embd=8)).eval()
+    gen = Generator(Checkpoint(model, tok))
+    spec = resolve_form("wujue")
+    for c in gen.generate("", SamplingParams(form="wujue", rhyme=True), n=10, seed=0):
+        assert form_problems(c.text, spec, rhyme=True) == [], c.text

@@ -50,3 +50,26 @@ def test_generation_with_stop_strings(gen):
             assert c.text == free.text[: free.text.index(stop)]
         else:
             assert c.text == free.text
+
+
+def test_byte_fallback_characters_are_never_split():
+    from textgen.tokenizer.spm import SentencePieceTokenizer
+
+    tok = SentencePieceTokenizer.train(
+        ["床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"] * 20, vocab_size=300
+    )
+    text = "明月龘光，鱻。"  # 龘 and 鱻 are not in the training text: UTF-8 byte pieces
+    ids = tok.encode(text)
+    assert len(ids) > len(text)  # really split into bytes
+    ts = TextStream(tok, ("光，鱻",))
+    deltas, stopped = [], False
+    for i in ids:
+        delta, stopped = ts.push(i)
+        deltas.append(delta)
+        if stopped:
+            break
+    assert stopped and all("\ufffd" not in d for d in deltas)
+    assert "".join(deltas) == "明月龘"  # and the stop string (spanning a byte character) cut cleanly
+    ts = TextStream(tok)
+    out = "".join(ts.push(i)[0] for i in ids[:-2])  # ends inside 鱻's bytes
+    assert "\ufffd" not in out and out + ts.finish() == "明月龘光，"
