@@ -134,6 +134,11 @@ class PoemConstraint:
         """Tokens still to generate, the end of the poem included."""
         return len(self.slots) - self.pos
 
+    def forced(self) -> bool:
+        """Whether the next token is fixed (punctuation, newline, end, acrostic character)."""
+        s = self.slots[self.pos]
+        return s.kind != "char" or (s.pos == 0 and self.acrostic is not None)
+
     def allowed(self, tones: bool | None = None) -> torch.Tensor:
         """The tokens allowed next ((V,) bool, never empty); tones=False ignores 平仄."""
         s = self.slots[self.pos]

@@ -56,6 +56,7 @@ class FastStep(nn.Module):
         self.n_layer = cfg.n_layer
         self.quantize = quantize
         self.embedding = model.embedding
+        self.vocab_size = cfg.vocab_size
         rnn = model.rnn
         self.weights = [
             [getattr(rnn, f"{k}_l{i}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -74,7 +75,9 @@ class FastStep(nn.Module):
         self.adaptive = not isinstance(model.head, nn.Linear)
 
     @torch.no_grad()
-    def forward(self, idx: torch.Tensor, hidden):
+    def forward(self, idx: torch.Tensor, hidden, rows: torch.Tensor | None = None):
+        """rows: score only these rows (the others get zero logits: their next token is forced by
+        a constraint, so the output layer, most of a step's work, would be wasted on them)."""
         x = self.embedding(idx)  # (B,) -> (B, n_embd)
         lstm = self.cell == "lstm"
         hs, cs = hidden if lstm else (hidden, None)
@@ -94,12 +97,20 @@ class FastStep(nn.Module):
             new_h.append(h)
             new_c.append(c)
             x = h
+        h = torch.stack(new_h)
+        if rows is None:
+            logits = self._head(x)  # (B, V)
+        else:
+            logits = x.new_zeros(x.size(0), self.vocab_size)
+            if rows.numel():
+                logits.index_copy_(0, rows, self._head(x.index_select(0, rows)))
+        return logits, ((h, torch.stack(new_c)) if lstm else h)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
         if "proj" in self.tail:
             x = self.tail["proj"](x)
         head = self.tail["head"]
-        logits = head.log_prob(x) if self.adaptive else head(x)  # (B, V)
-        h = torch.stack(new_h)
-        return logits, ((h, torch.stack(new_c)) if lstm else h)
+        return head.log_prob(x) if self.adaptive else head(x)
 
     def _qcell(self, i: int, x, h, c):
         gi, gh = self.q_ih[i](x), self.q_hh[i](h)

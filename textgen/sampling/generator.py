@@ -81,7 +81,13 @@ class Batch:
         gen = self.gen
         with torch.inference_mode():
             idx = torch.tensor(self.inputs, device=gen.device)
-            logits, self.hidden = gen.forward_step(idx, self.hidden)
+            forced = [s.constraint is not None and s.constraint.forced() for s in self.seqs]
+            rows = None
+            if any(forced):
+                rows = torch.tensor(
+                    [r for r, f in enumerate(forced) if not f], dtype=torch.long, device=gen.device
+                )
+            logits, self.hidden = gen.forward_step(idx, self.hidden, rows)
             tokens = gen.choose(logits, self.seqs).tolist()
         events, keep = [], []
         for r, (seq, tok) in enumerate(zip(self.seqs, tokens, strict=True)):
@@ -133,7 +139,8 @@ class Generator:
             raise ConfigError("quantize works on CPU only")
         self.quantize = quantize
         self.fast = (self.device.type == "cpu") if fast is None else fast
-        self._step = FastStep(self.model, quantize) if (self.fast or quantize) else self.model.step
+        self.fast = self.fast or quantize is not None
+        self._step = FastStep(self.model, quantize) if self.fast else self.model.step
         self.digest = checkpoint.digest
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
@@ -150,10 +157,11 @@ class Generator:
             self._index = VocabIndex(self.tokenizer, self.device)
         return self._index
 
-    def forward_step(self, idx: torch.Tensor, hidden):
-        """(B,) -> logits (B, V), hidden: the one model call per batch step."""
+    def forward_step(self, idx: torch.Tensor, hidden, rows: torch.Tensor | None = None):
+        """(B,) -> logits (B, V), hidden: the one model call per batch step. With `rows`, only
+        those rows need real logits (the fast step skips the output layer for the others)."""
         with self.backend():
-            return self._step(idx, hidden)
+            return self._step(idx, hidden, rows) if self.fast else self._step(idx, hidden)
 
     def forward(self, idx: torch.Tensor, hidden):
         """(B, T) -> logits (B, T, V), hidden: priming on a prompt."""

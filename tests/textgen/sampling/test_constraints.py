@@ -115,3 +115,25 @@ def test_forms_with_a_sentencepiece_model():
     spec = resolve_form("wujue")
     for c in gen.generate("", SamplingParams(form="wujue", rhyme=True), n=10, seed=0):
         assert form_problems(c.text, spec, rhyme=True) == [], c.text
+
+
+def test_skipping_the_output_layer_on_forced_tokens_changes_nothing(gen):
+    from textgen.sampling import Generator
+
+    plain = Generator(gen.checkpoint, fast=False)  # always scores every row
+    cases = [
+        ("", SamplingParams(max_new_tokens=40)),
+        ("春风", SamplingParams(form="qijue", acrostic="春夏秋冬", rhyme=True)),
+        ("春眠不觉晓，处处", SamplingParams(form="wujue", temperature=0)),
+    ]
+    for p, params in cases:
+        a = [c.text for c in gen.generate(p, params, n=4, seed=3)]
+        b = [c.text for c in plain.generate(p, params, n=4, seed=3)]
+        assert a == b
+    # Mixed in one batch: forced and free rows side by side.
+    batch, seqs = gen.new_batch(), [gen.new_sequence(p, params, 3) for p, params in cases]
+    for s in seqs:
+        batch.add(s)
+    while len(batch):
+        batch.step()
+    assert [s.text for s in seqs] == [plain.generate(p, params, seed=3)[0].text for p, params in cases]
