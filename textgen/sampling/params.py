@@ -70,6 +70,12 @@ class SamplingParams:
         for s in self.stop:
             if not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_LEN:
                 raise ConfigError(f"stop strings must be 1 to {MAX_STOP_LEN} characters, got {s!r}")
+        for name in ("form", "acrostic"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
+        for name in ("rhyme", "tones"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.acrostic is not None and len(self.acrostic) > MAX_ACROSTIC:
             raise ConfigError(f"acrostic is at most {MAX_ACROSTIC} characters, got {len(self.acrostic)}")
         from textgen.poetry.forms import resolve_form

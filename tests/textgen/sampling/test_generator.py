@@ -126,6 +126,10 @@ def test_unknown_prompt_characters(gen):
         ({"form": "sonnet"}, "unknown form"),
         ({"form": "wujue", "acrostic": "春夏秋冬春"}, "must match"),
         ({"rhyme": True}, "rhyme needs a form"),
+        ({"form": 5}, "form must be a string"),
+        ({"rhyme": "yes"}, "rhyme must be"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_k": 1.5}, "top_k"),
     ],
 )
 def test_bad_params_are_config_errors(gen, kw, match):
