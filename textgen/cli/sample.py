@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from textgen.sampling.params import MAX_N, SamplingParams
+from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 
 
 @click.command(
@@ -26,7 +26,8 @@ from textgen.sampling.params import MAX_N, SamplingParams
 )
 @click.argument("checkpoint", type=click.Path())
 @click.option("--prompt", default="", help="Text the poem starts with (the model continues it).")
-@click.option("--max-new-tokens", type=int, default=200, show_default=True, help="Most tokens to generate.")
+@click.option("--max-new-tokens", type=int, default=None,
+              help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself].")  # fmt: skip
 @click.option(
     "--temperature", type=float, default=1.0, show_default=True, help="0 = greedy; higher = wilder (max 5)."
 )
@@ -73,6 +74,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     from textgen.sampling import Generator
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
+        max_new_tokens = MAX_NEW_TOKENS if (form or acrostic) else 200
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
                             stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones)  # fmt: skip

@@ -99,3 +99,13 @@ def test_sample_unavailable_device(ckpt_path, capsys):
     assert code == 1 and "not available" in err
     code, _, err = run(["sample", str(ckpt_path), "--device", "toaster"], capsys)
     assert code == 1 and "unknown device" in err
+
+
+def test_long_acrostic_needs_no_max_new_tokens(ckpt_path, capsys):
+    head = "春夏秋冬" * 8  # 32 lines of 5: more than 200 tokens
+    code, out, err = run(["sample", str(ckpt_path), "--acrostic", head, "--seed", "1", "--json"], capsys)
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["finish_reason"] == "eos" and form_problems(r["text"], resolve_form(None, head), head) == []
+    code, _, err = run(["sample", str(ckpt_path), "--acrostic", head, "--max-new-tokens", "50"], capsys)
+    assert code == 1 and "too few" in err
