@@ -1,0 +1,56 @@
+# textgen serve in a container: slim Python, CPU torch, non-root, health-checked.
+#
+#   docker build -t textgen .
+#   docker run -p 8000:8000 -v "$PWD/checkpoints/tang:/models:ro" textgen          # serves "default"
+#   docker run -p 8000:8000 -v "$PWD/checkpoints:/models:ro" textgen tang=/models/tang lyrics=/models/wangfeng
+#   docker build -t textgen-tang --build-arg CHECKPOINT=checkpoints/tang/best.safetensors --build-arg MODEL_NAME=tang .
+#   docker compose up                                                                # + Redis (compose.yaml)
+#
+# Build args:
+#   BASE           the Python base image (default python:3.11-slim)
+#   TORCH_VERSION  torch release to install (default 2.13.0)
+#   TORCH_INDEX    an extra pip index for torch. On Linux x86_64 the default index serves CUDA builds
+#                  of torch (several GB of GPU libraries this image never uses); pass the index of
+#                  the CPU builds here to get a small image. Left empty, plain `pip install torch`.
+#   CHECKPOINT     a .safetensors file in the build context to bake in as /models/best.safetensors
+#   MODEL_NAME     the name the default model is served under (default "default")
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX=
+ARG CHECKPOINT=
+ARG MODEL_NAME=default
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TEXTGEN_HOME=/tmp/textgen \
+    TEXTGEN_MODELS=${MODEL_NAME}=/models
+
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin textgen
+
+# torch first and on its own layer: it is by far the largest and changes least often.
+RUN python -m pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} "torch==${TORCH_VERSION}"
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY textgen ./textgen
+COPY service ./service
+RUN python -m pip install . && rm -rf /app/build
+
+# Bake a checkpoint in (optional); otherwise mount one at /models.
+RUN --mount=type=bind,source=.,target=/ctx \
+    mkdir -p /models && \
+    if [ -n "$CHECKPOINT" ]; then cp "/ctx/$CHECKPOINT" /models/best.safetensors; fi && \
+    chown -R textgen /models
+
+USER textgen
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+
+# Arguments after the image name replace the models ([NAME=]CHECKPOINT ...); with none, TEXTGEN_MODELS.
+ENTRYPOINT ["textgen", "serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD []
