@@ -68,8 +68,9 @@ class Row:
 class Job:
     """One request's rows and the queue of events the engine sends back for them."""
 
-    def __init__(self, engine: Engine, seqs: list[Any], deadline: float):
+    def __init__(self, engine: Engine, seqs: list[Any], deadline: float, stream: bool = True):
         self.engine = engine
+        self.stream = stream  # False: only Finish events (saves the event loop a wake-up per token)
         self.rows = [Row(seq, self, i) for i, seq in enumerate(seqs)]
         self.deadline = time.monotonic() + deadline
         self.cancelled = False
@@ -142,11 +143,11 @@ class Engine:
     def running(self) -> int:
         return len(self._running)
 
-    def submit(self, seqs: list[Any], deadline: float) -> Job:
+    def submit(self, seqs: list[Any], deadline: float, stream: bool = True) -> Job:
         """Queue new rows; QueueFull when the waiting rows would exceed max_queue."""
         if len(self._waiting) + len(seqs) > self.max_queue:
             raise QueueFull(self.name, retry_after=1)
-        job = Job(self, seqs, deadline)
+        job = Job(self, seqs, deadline, stream)
         self._waiting.extend(job.rows)
         self.metrics.queue_depth.labels(model=self.name).set(len(self._waiting))
         self._wake.set()
@@ -217,7 +218,7 @@ class Engine:
             row = self._running.get(id(seq))
             if row is None:  # cancelled while this step ran
                 continue
-            if text:
+            if text and row.job.stream:
                 row.job.put(Piece(row.index, text))
             if seq.finished:
                 del self._running[id(seq)]

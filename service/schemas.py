@@ -59,6 +59,7 @@ class SamplingFields(BaseModel):
         None, min_length=1, max_length=MAX_ACROSTIC_CHARS, description="first characters of the lines"
     )
     rhyme: bool = Field(False, description="make the even lines rhyme (with form)")
+    tones: bool = Field(False, description="follow the 平仄 tone rules (5- or 7-character lines)")
     stream: bool = Field(False, description="send Server-Sent Events as the text is generated")
 
     _split_stop = field_validator("stop", mode="before")(_stop_list)
@@ -83,6 +84,7 @@ class SamplingFields(BaseModel):
             form=self.form,
             acrostic=self.acrostic,
             rhyme=self.rhyme,
+            tones=self.tones,
         )
 
 

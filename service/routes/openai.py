@@ -62,9 +62,8 @@ def to_response(result: Result, head: dict) -> CompletionResponse:
 async def completions(req: CompletionRequest, request: Request, serving: ServingDep) -> Response:
     """OpenAI-compatible text completion."""
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
-    plan = await serving.start(
-        req.model, prompts, req.sampling_params(req.max_tokens), n=req.n, seed=req.seed
-    )
+    params = req.sampling_params(req.max_tokens)
+    plan = await serving.start(req.model, prompts, params, n=req.n, seed=req.seed, stream=req.stream)
     head = {
         "id": f"cmpl-{secrets.token_hex(12)}",
         "object": "text_completion",

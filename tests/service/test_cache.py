@@ -50,7 +50,8 @@ def test_key_covers_digest_and_every_output_field():
         cache_key("d1", "春", base, 1, 6),
     }
     alternatives = {"max_new_tokens": 21, "temperature": 0.9, "top_k": 5, "top_p": 0.9, "repetition_penalty": 1.2,
-                    "no_repeat_ngram_size": 2, "stop": ("。",), "form": "wujue", "acrostic": "春", "rhyme": True}  # fmt: skip
+                    "no_repeat_ngram_size": 2, "stop": ("。",), "form": "wujue", "acrostic": "春", "rhyme": True,
+                    "tones": True}  # fmt: skip
     assert set(alternatives) == {f.name for f in dataclasses.fields(SamplingParams)}
     for name, value in alternatives.items():
         changed.add(cache_key("d1", "春", dataclasses.replace(base, **{name: value}), 1, 5))
