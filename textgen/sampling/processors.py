@@ -88,7 +88,7 @@ def sample_next_token(
     if bool((top_p < 1.0).any()):
         x = apply_top_p(x, top_p)
     # Unnormalised weights are enough for an inverse-CDF draw: the target scales with the total.
-    weights = (x - x.max(dim=-1, keepdim=True).values).exp()
+    weights = (x - x.amax(dim=-1, keepdim=True)).exp()
     cdf = weights.cumsum(dim=-1)
     target = (u.to(cdf.dtype) * cdf[:, -1])[:, None]
     idx = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_max(logits.size(-1) - 1)
