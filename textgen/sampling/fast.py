@@ -62,12 +62,18 @@ class FastStep(nn.Module):
             [getattr(rnn, f"{k}_l{i}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             for i in range(cfg.n_layer)
         ]
+        # Quantized gate products. LSTM/Elman gates are W_ih x + W_hh h, so one product of
+        # [W_ih | W_hh] with [x, h] does both (one call, one activation scale); GRU's candidate
+        # gate needs W_hh h on its own, so it keeps two.
         self.q_ih = nn.ModuleList()
         self.q_hh = nn.ModuleList()
         if quantize:
-            for w_ih, w_hh, b_ih, b_hh in self.weights:
-                self.q_ih.append(_qlinear(w_ih.detach(), b_ih.detach(), quantize))
-                self.q_hh.append(_qlinear(w_hh.detach(), b_hh.detach(), quantize))
+            for w_ih, w_hh, b_ih, b_hh in (tuple(w.detach() for w in ws) for ws in self.weights):
+                if self.cell == "gru":
+                    self.q_ih.append(_qlinear(w_ih, b_ih, quantize))
+                    self.q_hh.append(_qlinear(w_hh, b_hh, quantize))
+                else:
+                    self.q_ih.append(_qlinear(torch.cat([w_ih, w_hh], dim=1), b_ih + b_hh, quantize))
         tail = nn.ModuleDict({"head": model.head})
         if model.proj is not None:
             tail["proj"] = model.proj
@@ -113,16 +119,16 @@ class FastStep(nn.Module):
         return head.log_prob(x) if self.adaptive else head(x)
 
     def _qcell(self, i: int, x, h, c):
-        gi, gh = self.q_ih[i](x), self.q_hh[i](h)
-        if self.cell == "lstm":
-            ig, fg, gg, og = (gi + gh).chunk(4, dim=1)
-            c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
-            return torch.sigmoid(og) * torch.tanh(c), c
         if self.cell == "gru":
-            ir, iz, in_ = gi.chunk(3, dim=1)
-            hr, hz, hn = gh.chunk(3, dim=1)
+            ir, iz, in_ = self.q_ih[i](x).chunk(3, dim=1)
+            hr, hz, hn = self.q_hh[i](h).chunk(3, dim=1)
             r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
             n = torch.tanh(in_ + r * hn)
             return (1 - z) * n + z * h, None
+        gates = self.q_ih[i](torch.cat([x, h], dim=1))  # W_ih x + W_hh h + biases
+        if self.cell == "lstm":
+            ig, fg, gg, og = gates.chunk(4, dim=1)
+            c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
+            return torch.sigmoid(og) * torch.tanh(c), c
         act = torch.tanh if self.cell == "rnn_tanh" else torch.relu
-        return act(gi + gh), None
+        return act(gates), None
