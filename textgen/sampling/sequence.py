@@ -38,7 +38,12 @@ class Sequence:
         if params.repetition_penalty != 1.0:
             self.presence = torch.zeros(gen.tokenizer.vocab_size, dtype=torch.bool, device=gen.device)
             self.presence[prompt_ids] = True
-        self.history = list(prompt_ids) if params.no_repeat_ngram_size else []
+        # no_repeat_ngram_size: every (n-1)-gram seen so far -> the tokens that followed it.
+        self.history: list[int] = []
+        self.ngrams: dict[tuple[int, ...], set[int]] = {}
+        if params.no_repeat_ngram_size:
+            for i in prompt_ids:
+                self._remember(i)
         self.in_batch = False
 
     @property
@@ -51,11 +56,15 @@ class Sequence:
     def banned_ngram_tokens(self) -> list[int]:
         """Tokens that would repeat an n-gram already in the prompt or output."""
         n = self.params.no_repeat_ngram_size
-        h = self.history
-        if not n or len(h) < n:
+        if not n or len(self.history) < n - 1:
             return []
-        tail = h[len(h) - n + 1 :] if n > 1 else []
-        return [h[i + n - 1] for i in range(len(h) - n + 1) if h[i : i + n - 1] == tail]
+        return list(self.ngrams.get(tuple(self.history[len(self.history) - n + 1 :]), ()))
+
+    def _remember(self, token_id: int) -> None:
+        n, h = self.params.no_repeat_ngram_size, self.history
+        h.append(token_id)
+        if len(h) >= n:
+            self.ngrams.setdefault(tuple(h[len(h) - n : -1]), set()).add(token_id)
 
     def accept(self, token_id: int, eos_id: int) -> str:
         """Record a sampled token; return the text it releases; finish the row when it is done."""
@@ -67,7 +76,7 @@ class Sequence:
         if self.presence is not None:
             self.presence[token_id] = True
         if self.params.no_repeat_ngram_size:
-            self.history.append(token_id)
+            self._remember(token_id)
         delta, stopped = self.stream.push(token_id)
         self.text += delta
         if stopped:

@@ -212,3 +212,14 @@ def test_speed_options_keep_the_contract(gen):
     assert plain.generate("床", p)[0].text == gen.generate("床", p)[0].text
     for c in q.generate("", SamplingParams(form="wujue", acrostic="春夏秋冬", rhyme=True), n=10, seed=1):
         assert form_problems(c.text, resolve_form("wujue"), "春夏秋冬", True) == []
+
+
+def test_no_repeat_ngram_rule(gen):
+    for n in (1, 2, 3):
+        for seed in range(5):
+            text = gen.generate("床前", SamplingParams(max_new_tokens=40, no_repeat_ngram_size=n), seed=seed)[
+                0
+            ].text
+            ids = gen.tokenizer.encode("床前" + text)
+            grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
+            assert len(grams) == len(set(grams)), (n, text)
