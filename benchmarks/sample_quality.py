@@ -42,10 +42,12 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=120, help="for the unconstrained samples")
     ap.add_argument("--train-file", help="training text for the copy rate (default: the checkpoint's)")
     ap.add_argument("--out", default=None, help="folder for the samples (JSON lines)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quantize", choices=["fp16", "int8"], default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    gen = Generator.from_checkpoint(args.checkpoint)
+    gen = Generator.from_checkpoint(args.checkpoint, threads=args.threads, quantize=args.quantize)
     train = args.train_file
     if train is None:
         from textgen.cli.judge import checkpoint_train_text
