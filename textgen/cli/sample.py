@@ -51,6 +51,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 )
 @click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
 @click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (中华新韵).")
+@click.option("--layout", type=click.Choice(["couplet", "line"]), default="couplet", show_default=True,
+              help="Forms: two half-lines per text line (as in the corpus) or one.")  # fmt: skip
 @click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
 @click.option("--on-unknown", type=click.Choice(["error", "skip"]), default="error", show_default=True,
               help="Prompt characters outside the vocabulary: fail, or drop them with a warning.")  # fmt: skip
@@ -65,7 +67,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, tones, on_unknown, as_json, device,
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, on_unknown, as_json, device,
            quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
     import logging
@@ -82,7 +84,9 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     params.validate()  # before loading the model: bad options fail fast
     if not 1 <= n <= MAX_N:
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
-    gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize, threads=threads)
+    gen = Generator.from_checkpoint(
+        checkpoint, device=device, quantize=quantize, threads=threads, layout=layout
+    )
     if seed is None:
         import secrets
 
