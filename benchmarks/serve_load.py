@@ -9,8 +9,8 @@ client process:
 Every request has its own seed, so phases 1 and 2 never hit the cache. The run is bounded and
 stops by itself; it only ever talks to 127.0.0.1.
 
-    python benchmarks/serve_load.py                              # about a minute on 2 idle cores
-    python benchmarks/serve_load.py --clients 64 --rounds 2 --sequential 32 --json out.json
+    python benchmarks/serve_load.py                              # about 20 s
+    python benchmarks/serve_load.py --clients 64 --rounds 4 --sequential 32 --json out.json
     python benchmarks/serve_load.py --url http://127.0.0.1:8000 --model tang   # a running server
 """
 
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx  # only to wait for the server to come up
 from tqdm import tqdm
 
 
@@ -80,66 +80,99 @@ def summary(latencies: list[float], wall: float) -> dict:
             "p50_ms": round(q[49] * 1000, 2), "p99_ms": round(q[98] * 1000, 2)}  # fmt: skip
 
 
-async def timed_post(client: httpx.AsyncClient, body: dict, lat: list[float], bar: tqdm) -> dict:
+class Connection:
+    """A bare keep-alive HTTP/1.1 client connection: the load generator must cost the shared CPU as
+    little as possible (an httpx AsyncClient with 64 connections spends more CPU than the server)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        data = json.dumps(body).encode() if body is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n")  # fmt: skip
+        self.writer.write(head.encode() + data)
+        status_line, *lines = (await self.reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        headers = dict(ln.split(": ", 1) for ln in lines if ": " in ln)
+        length = int({k.lower(): v for k, v in headers.items()}["content-length"])
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    async def get_json(self, path: str) -> dict:
+        return json.loads((await self.request("GET", path))[1])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def timed_post(conn: Connection, body: dict, lat: list[float], bar: tqdm) -> dict:
     t = time.perf_counter()
-    r = await client.post("/generate", json=body)
+    status, data = await conn.request("POST", "/generate", body)
     lat.append(time.perf_counter() - t)
     bar.update()
-    if r.status_code != 200:
-        raise SystemExit(f"request failed: {r.status_code} {r.text}")
-    return r.json()
+    if status != 200:
+        raise SystemExit(f"request failed: {status} {data.decode()}")
+    return json.loads(data)
 
 
-async def batch_stats(client: httpx.AsyncClient) -> tuple[float, float]:
-    """(sum, count) of the server's batch-size histogram."""
-    text = (await client.get("/metrics")).text
-    vals = {
-        ln.split("{")[0]: float(ln.split()[-1])
-        for ln in text.splitlines()
-        if ln.startswith("textgen_batch_size_")
-    }
-    return vals.get("textgen_batch_size_sum", 0.0), vals.get("textgen_batch_size_count", 0.0)
+async def batch_stats(conn: Connection) -> tuple[float, float, float]:
+    """(rows stepped, steps, seconds stepping) so far, from the server's metrics."""
+    text = (await conn.request("GET", "/metrics"))[1].decode()
+    vals = {ln.split("{")[0]: float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith("textgen_")}
+    keys = ("textgen_batch_size_sum", "textgen_batch_size_count", "textgen_step_seconds_sum")
+    return tuple(vals.get(k, 0.0) for k in keys)  # type: ignore[return-value]
 
 
 async def bench(url: str, args: argparse.Namespace) -> dict:
     poem = {"prompt": args.prompt, "model": args.model, "form": args.form, "temperature": 1.0}
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
-        with tqdm(total=4, desc="warm-up", file=sys.stderr, leave=False) as bar:
-            for i in range(4):
-                await timed_post(client, poem | {"seed": 1_000_000 + i}, [], bar)
-        seq: list[float] = []
-        with tqdm(total=args.sequential, desc="sequential", file=sys.stderr) as bar:
-            t0 = time.perf_counter()
-            for i in range(args.sequential):
-                await timed_post(client, poem | {"seed": i}, seq, bar)
-            seq_wall = time.perf_counter() - t0
+    host, port = url.split("//")[1].split(":")
+    conns = [Connection(host, int(port)) for _ in range(args.clients)]
+    main = conns[0]
+    with tqdm(total=4, desc="warm-up", file=sys.stderr, leave=False) as bar:
+        for i in range(4):
+            await timed_post(main, poem | {"seed": 1_000_000 + i}, [], bar)
+    seq: list[float] = []
+    with tqdm(total=args.sequential, desc="sequential", file=sys.stderr) as bar:
+        t0 = time.perf_counter()
+        for i in range(args.sequential):
+            await timed_post(main, poem | {"seed": i}, seq, bar)
+        seq_wall = time.perf_counter() - t0
 
-        conc: list[float] = []
-        s0, c0 = await batch_stats(client)
+    conc: list[float] = []
+    s0, c0, t0_step = await batch_stats(main)
 
-        async def one_client(c: int) -> None:
-            for r in range(args.rounds):
-                await timed_post(client, poem | {"seed": 2_000_000 + c * args.rounds + r}, conc, bar)
+    async def one_client(c: int) -> None:
+        for r in range(args.rounds):
+            await timed_post(conns[c], poem | {"seed": 2_000_000 + c * args.rounds + r}, conc, bar)
 
-        with tqdm(total=args.clients * args.rounds, desc=f"{args.clients} clients", file=sys.stderr) as bar:
-            t0 = time.perf_counter()
-            await asyncio.gather(*(one_client(c) for c in range(args.clients)))
-            conc_wall = time.perf_counter() - t0
-        s1, c1 = await batch_stats(client)
+    with tqdm(total=args.clients * args.rounds, desc=f"{args.clients} clients", file=sys.stderr) as bar:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(c) for c in range(args.clients)))
+        conc_wall = time.perf_counter() - t0
+    s1, c1, t1_step = await batch_stats(main)
 
-        hits: list[float] = []
-        with tqdm(total=args.hits, desc="cache hits", file=sys.stderr) as bar:
-            t0 = time.perf_counter()
-            for _ in range(args.hits):
-                out = await timed_post(client, poem | {"seed": 0}, hits, bar)
-                assert out["cached"], "expected a cache hit"
-            hit_wall = time.perf_counter() - t0
+    hits: list[float] = []
+    with tqdm(total=args.hits, desc="cache hits", file=sys.stderr) as bar:
+        t0 = time.perf_counter()
+        for _ in range(args.hits):
+            out = await timed_post(main, poem | {"seed": 0}, hits, bar)
+            assert out["cached"], "expected a cache hit"
+        hit_wall = time.perf_counter() - t0
+    for conn in conns:
+        conn.close()
 
     result = {
         "sequential": summary(seq, seq_wall),
         "concurrent": summary(conc, conc_wall)
-        | {"clients": args.clients, "mean_batch": round((s1 - s0) / max(c1 - c0, 1), 1)},  # fmt: skip
+        | {
+            "clients": args.clients,
+            "mean_batch": round((s1 - s0) / max(c1 - c0, 1), 1),  # rows per forward step
+            "engine_busy": round((t1_step - t0_step) / conc_wall, 2),  # share of the time spent stepping
+        },
         "cache_miss": summary(seq, seq_wall),
         "cache_hit": summary(hits, hit_wall),
     }
@@ -152,7 +185,7 @@ def main() -> None:
     ap.add_argument("--url", help="benchmark this running server instead of starting one")
     ap.add_argument("--model", default=None, help="model name on a running server")
     ap.add_argument("--clients", type=int, default=64, help="concurrent clients")
-    ap.add_argument("--rounds", type=int, default=2, help="requests per concurrent client")
+    ap.add_argument("--rounds", type=int, default=4, help="requests per concurrent client")
     ap.add_argument("--sequential", type=int, default=32, help="requests sent one at a time")
     ap.add_argument("--hits", type=int, default=200, help="cache-hit requests")
     ap.add_argument("--form", default="wujue", help="poem form every request asks for")

@@ -168,12 +168,14 @@ class Engine:
             for row in remove:
                 self._running.pop(id(row.seq), None)
             add = self._admit()
+            start = time.perf_counter()
             try:
                 failed, events, stepped = await loop.run_in_executor(self._executor, self._step, add, remove)
             except Exception as e:  # a bug in the model code: fail the running rows, keep serving
                 log.exception("engine %s: step failed", self.name)
                 self._fail_all(EngineError(f"generation failed ({type(e).__name__})"))
                 continue
+            self.metrics.step_time.labels(model=self.name).observe(time.perf_counter() - start)
             for row, err in failed:
                 self._running.pop(id(row.seq), None)
                 row.job.put(err)

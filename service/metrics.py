@@ -44,6 +44,10 @@ class Metrics:
         self.batch_size = Histogram(
             "textgen_batch_size", "rows per forward step", ["model"], buckets=BATCH_BUCKETS, registry=r
         )
+        self.step_time = Histogram(
+            "textgen_step_seconds", "time of one engine step (joins, leaves, forward, sampling)", ["model"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
         self.tokens = Counter("textgen_generated_tokens", "tokens generated", ["model"], registry=r)
         self.cancelled = Counter(
             "textgen_cancelled_rows", "rows removed before finishing", ["model", "reason"], registry=r
