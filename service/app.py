@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -117,7 +117,7 @@ def create_app(
     return app
 
 
-def error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> UTF8JSONResponse:
+def error(status: int, message: str, kind: str, headers: Mapping[str, str] | None = None) -> UTF8JSONResponse:
     return UTF8JSONResponse({"error": message, "type": kind}, status_code=status, headers=headers)
 
 
@@ -133,7 +133,7 @@ def validation_message(exc: RequestValidationError) -> str:
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    def on(exc_type: type[BaseException], status: int, kind: str) -> None:
+    def on(exc_type: type[Exception], status: int, kind: str) -> None:
         async def handler(request: Request, exc: Exception) -> UTF8JSONResponse:
             return error(status, str(exc) or kind, kind)
 

@@ -29,19 +29,21 @@ from textgen.errors import ConfigError
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEXTGEN_", extra="ignore")
 
-    models: str = Field("", description="NAME=CHECKPOINT pairs, comma-separated (NAME= optional)")
+    models: str = Field(default="", description="NAME=CHECKPOINT pairs, comma-separated (NAME= optional)")
     redis_url: str | None = Field(
-        None, validation_alias=AliasChoices("TEXTGEN_REDIS_URL", "REDIS_URL", "redis_url")
+        default=None, validation_alias=AliasChoices("TEXTGEN_REDIS_URL", "REDIS_URL", "redis_url")
     )
-    cache: bool = Field(True, description="false: no caching at all")
-    cache_ttl: int = Field(86400, ge=1, description="seconds a cached completion lives")
-    cache_size: int = Field(4096, ge=1, description="entries kept by the in-process LRU cache")
-    redis_timeout: float = Field(0.1, gt=0, description="seconds per Redis operation before giving up")
-    redis_retry: float = Field(5.0, ge=0, description="seconds to skip Redis after an error")
-    max_batch_size: int = Field(64, ge=1, le=4096, description="rows stepped together per model")
-    max_queue: int = Field(256, ge=1, description="rows waiting per model; more get 429")
-    deadline: float = Field(60.0, gt=0, description="seconds per request, queueing included (504)")
-    max_body_bytes: int = Field(65536, ge=1024, description="request body limit (413)")
+    cache: bool = Field(default=True, description="false: no caching at all")
+    cache_ttl: int = Field(default=86400, ge=1, description="seconds a cached completion lives")
+    cache_size: int = Field(default=4096, ge=1, description="entries kept by the in-process LRU cache")
+    redis_timeout: float = Field(
+        default=0.1, gt=0, description="seconds per Redis operation before giving up"
+    )
+    redis_retry: float = Field(default=5.0, ge=0, description="seconds to skip Redis after an error")
+    max_batch_size: int = Field(default=64, ge=1, le=4096, description="rows stepped together per model")
+    max_queue: int = Field(default=256, ge=1, description="rows waiting per model; more get 429")
+    deadline: float = Field(default=60.0, gt=0, description="seconds per request, queueing included (504)")
+    max_body_bytes: int = Field(default=65536, ge=1024, description="request body limit (413)")
     device: str = "cpu"
 
 

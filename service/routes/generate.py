@@ -10,6 +10,7 @@ pieces of index 0 concatenated equal the JSON response's "text" for the same see
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -22,7 +23,9 @@ from service.serving import Plan, Result, Serving
 
 router = APIRouter(tags=["generate"])
 
-ERRORS = {code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 504)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 413, 422, 429, 504)
+}
 SSE_DOC = {"content": {"text/event-stream": {}}, "description": "Server-Sent Events when stream is true"}
 
 

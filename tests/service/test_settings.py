@@ -1,0 +1,35 @@
+"""Settings from the environment and the NAME=CHECKPOINT syntax."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.app import make_cache
+from service.cache import MemoryCache, NullCache, RedisCache
+from service.settings import Settings, parse_models
+from textgen.errors import ConfigError
+
+
+def test_settings_read_the_environment(monkeypatch):
+    monkeypatch.setenv("TEXTGEN_MODELS", "tang=a,b")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("TEXTGEN_MAX_BATCH_SIZE", "16")
+    s = Settings()
+    assert (s.models, s.redis_url, s.max_batch_size) == ("tang=a,b", "redis://cache:6379/1", 16)
+    assert isinstance(make_cache(s), RedisCache)
+    monkeypatch.setenv("TEXTGEN_MAX_QUEUE", "0")
+    with pytest.raises(ValueError):
+        Settings()
+
+
+def test_default_cache_is_the_in_process_lru_and_can_be_turned_off(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert isinstance(make_cache(Settings()), MemoryCache)
+    assert isinstance(make_cache(Settings(cache=False)), NullCache)
+
+
+def test_parse_models():
+    assert parse_models("tang=ckpt/a, ckpt/b,") == [("tang", "ckpt/a"), (None, "ckpt/b")]
+    assert parse_models(["lyrics=x=y"]) == [("lyrics", "x=y")]
+    with pytest.raises(ConfigError, match="NAME=CHECKPOINT"):
+        parse_models(["=ckpt"])
