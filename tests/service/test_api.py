@@ -136,6 +136,9 @@ def test_openai_completions_without_the_client(client):
     assert out["object"] == "text_completion" and [c["index"] for c in out["choices"]] == [0, 1, 2, 3]
     assert all(c["finish_reason"] == "length" for c in out["choices"])
     assert out["usage"]["completion_tokens"] == 24
+    one_stop = {"model": "tiny", "prompt": "春", "max_tokens": 30, "stop": "。", "seed": 1}
+    choice = client.post("/v1/completions", json=one_stop).json()["choices"][0]
+    assert "。" not in choice["text"] and choice["finish_reason"] in ("stop", "length")
     assert client.post("/v1/completions", json={"model": "nope", "prompt": "春"}).status_code == 404
     assert client.post("/v1/completions", json={"prompt": "春"}).status_code == 422
 

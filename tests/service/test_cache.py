@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import socket
 import time
 
@@ -37,6 +38,18 @@ def test_second_identical_seeded_request_is_a_hit_and_unseeded_sampling_is_never
         assert c.post("/generate", json=SEEDED | {"top_k": 3}).json()["cached"] is False
         metrics = c.get("/metrics").text
         assert 'textgen_cache_hits_total{backend="memory"} 2.0' in metrics
+
+
+def test_a_cached_completion_streams_too(tiny):
+    with TestClient(create_app({"tiny": tiny}, cache=MemoryCache())) as c:
+        body = SEEDED | {"seed": 77, "n": 2}
+        plain = c.post("/generate", json=body).json()
+        r = c.post("/generate/stream", json=body)
+        events = [json.loads(ln[6:]) for ln in r.text.splitlines() if ln.startswith("data: ")]
+        for i in range(2):
+            text = "".join(e["text"] for e in events if e.get("index") == i)
+            assert text == plain["completions"][i]["text"]
+        assert events[-1]["done"] and events[-1]["cached"] is True
 
 
 def test_key_covers_digest_and_every_output_field():
