@@ -57,6 +57,8 @@ def start_server(ckpt: Path, args: argparse.Namespace) -> tuple[subprocess.Popen
     port = free_port()
     cmd = [sys.executable, "-m", "textgen", "serve", f"bench={ckpt}", "--port", str(port),
            "--max-batch-size", str(args.max_batch_size), "--max-queue", "4096", "--log-level", "warning"]  # fmt: skip
+    if args.redis_url:
+        cmd += ["--redis-url", args.redis_url]
     env = os.environ | {"OMP_NUM_THREADS": str(args.server_threads)} if args.server_threads else os.environ
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -197,6 +199,7 @@ def main() -> None:
     ap.add_argument("--max-batch-size", type=int, default=64, help="server --max-batch-size")
     ap.add_argument("--server-threads", type=int, default=1,
                     help="OMP_NUM_THREADS of the server (1 avoids oversubscribing a small, shared CPU; 0: unset)")  # fmt: skip
+    ap.add_argument("--redis-url", help="cache in this (loopback) Redis instead of the in-process LRU")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
 
