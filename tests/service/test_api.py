@@ -161,3 +161,46 @@ def test_app_loads_models_named_in_settings(tiny_path):
     settings = Settings(models=f"poems={tiny_path}", redis_url=None)
     with TestClient(create_app(settings)) as c:
         assert list(c.get("/health").json()["models"]) == ["poems"]
+
+
+class FlakyGenerator:
+    """The real generator whose batches raise on the first step: a model bug, not bad input."""
+
+    def __init__(self, gen):
+        self._gen, self.failures = gen, 1
+
+    def __getattr__(self, name):
+        return getattr(self._gen, name)
+
+    def new_batch(self):
+        batch, outer = self._gen.new_batch(), self
+
+        class FlakyBatch:
+            def __len__(self):
+                return len(batch)
+
+            def add(self, seq):
+                batch.add(seq)
+
+            def remove(self, seq):
+                batch.remove(seq)
+
+            def step(self):
+                if outer.failures:
+                    outer.failures -= 1
+                    raise RuntimeError("boom")
+                return batch.step()
+
+        return FlakyBatch()
+
+
+def test_a_failing_step_is_a_500_json_and_the_engine_keeps_serving(tiny):
+    with TestClient(create_app({"tiny": FlakyGenerator(tiny)}, cache=MemoryCache())) as c:
+        r = c.post("/generate", json={"prompt": "春", "max_new_tokens": 5})
+        assert r.status_code == 500 and r.json() == {
+            "error": "generation failed (RuntimeError)",
+            "type": "internal_error",
+        }
+        assert "boom" not in r.text
+        r = c.post("/generate", json={"prompt": "春", "max_new_tokens": 5})
+        assert r.status_code == 200 and r.json()["completions"][0]["tokens"] == 5
