@@ -7,9 +7,11 @@ with dynamically quantized matrix products (fbgemm, CPU).
     step = FastStep(model, quantize="int8")      # int8 weights and activations: fastest
     logits, hidden = step(idx, hidden)           # idx (B,) -> logits (B, V), same hidden layout
 
-nn.LSTM with T = 1 spends more time in its generic machinery than in arithmetic at batch 1, and
-quantized nn.LSTM is slower still on CPU; the cell functions and quantized Linear layers are not.
-A one-token step is memory-bound: it streams every weight once, so smaller weights are faster.
+Why not nn.LSTM: in fp32 the cell functions are as fast or a little faster for one token; a
+quantized nn.LSTM (quantize_dynamic) was slower than fp32 here, while quantized Linear layers on
+the gate products are fast; and owning the step lets it skip the output layer for rows whose next
+token a constraint forces. A one-token step is memory-bound (it streams every weight once), so
+smaller weights are faster.
 Caveat of int8: fbgemm quantizes the activations with one scale per call, i.e. per batch, so a
 row's logits then depend (slightly) on the other rows in its batch; fp16 keeps rows independent.
 Priming on a prompt still uses the model's own fp32 forward (many tokens at once).
