@@ -109,7 +109,7 @@ def create_app(
     app.state.settings = settings
     app.state.generators = source
     app.state.metrics = Metrics()
-    app.state.cache = cache or make_cache(settings)
+    app.state.cache = cache if cache is not None else make_cache(settings)
     app.include_router(api_router)
     add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -115,15 +115,24 @@ class Serving:
         if blob is None:
             self.metrics.cache_misses.labels(backend=backend).inc()
             return None
+        try:
+            doc = json.loads(blob)
+            comps = [
+                Completion(c["text"], c["finish_reason"], c["tokens"], c["seed"]) for c in doc["completions"]
+            ]
+            hit = Result(model, doc["seed"], True, comps, prompt_tokens)
+        except (ValueError, TypeError, KeyError):  # an entry this version cannot read: recompute it
+            self.metrics.cache_misses.labels(backend=backend).inc()
+            return None
         self.metrics.cache_hits.labels(backend=backend).inc()
-        doc = json.loads(blob)
-        comps = [Completion(**c) for c in doc["completions"]]
-        return Result(model, doc["seed"], True, comps, prompt_tokens)
+        return hit
 
     async def store(self, plan: Plan, result: Result) -> None:
         if plan.key is None:
             return
-        doc = {"seed": result.seed, "completions": [c.__dict__ for c in result.completions]}
+        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens, "seed": c.seed}
+                 for c in result.completions]  # fmt: skip
+        doc = {"seed": result.seed, "completions": comps}
         try:
             await self.cache.set(plan.key, json.dumps(doc, ensure_ascii=False).encode())
         except CacheError:

@@ -52,6 +52,16 @@ def test_a_cached_completion_streams_too(tiny):
         assert events[-1]["done"] and events[-1]["cached"] is True
 
 
+def test_an_unreadable_entry_is_a_miss_not_an_error(tiny):
+    store = MemoryCache()
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        c.post("/generate", json=SEEDED | {"seed": 5})
+        [key] = list(store._data)
+        asyncio.run(store.set(key, b'{"completions": [{"text": 1}]}'))
+        r = c.post("/generate", json=SEEDED | {"seed": 5})
+        assert r.status_code == 200 and r.json()["cached"] is False
+
+
 def test_key_covers_digest_and_every_output_field():
     base = SamplingParams(max_new_tokens=20, temperature=0.8)
     key = cache_key("d1", "春", base, 1, 5)
