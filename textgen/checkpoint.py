@@ -24,6 +24,7 @@ from safetensors.torch import load_model, safe_open, save_model
 
 from textgen.errors import CheckpointError, TextgenError
 from textgen.model import RNNLM, ModelConfig
+from textgen.paths import make_readable
 from textgen.tokenizer import Tokenizer, tokenizer_from_json
 
 FORMAT = "textgen-checkpoint-1"
@@ -55,6 +56,7 @@ def save_checkpoint(path: str | Path, model: RNNLM, tokenizer: Tokenizer, meta: 
         save_model(model, tmp, metadata=metadata)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

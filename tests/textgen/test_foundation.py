@@ -23,3 +23,14 @@ def test_checkpoint_round_trip_tied_and_untied(tmp_path):
         ckpt = load_checkpoint(tmp_path)
         assert ckpt.meta == {"corpus": "测试"}
         assert torch.equal(model(idx)[0], ckpt.model(idx)[0])
+
+
+def test_checkpoint_files_are_readable_by_others(tmp_path):
+    # A container's non-root user must be able to read a mounted checkpoint.
+    tok = CharTokenizer.train(["春眠不觉晓"])
+    save_checkpoint(
+        tmp_path / "best.safetensors",
+        RNNLM(ModelConfig(vocab_size=tok.vocab_size, hidden_size=8, n_embd=8)),
+        tok,
+    )
+    assert (tmp_path / "best.safetensors").stat().st_mode & 0o044 == 0o044
