@@ -166,6 +166,7 @@ def test_not_a_checkpoint(tmp_path):
         dict(cell="rnn_relu", n_layer=1),
         dict(cell="lstm", tie_weights=True),
         dict(cell="gru", adaptive_cutoffs=[20, 40]),
+        dict(cell="lstm", proj_size=12, adaptive_cutoffs=[30]),
     ],
     ids=str,
 )
