@@ -96,6 +96,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     for s in seqs:
         batch.add(s)
     printed = 0  # completions are printed in order; the first one streams as it is written
+    if seqs[0].skipped:  # show the prompt the model read
+        prompt = gen.tokenizer.decode(seqs[0].prompt_ids)
     if not as_json:
         _out(prompt)
     while len(batch):
