@@ -91,7 +91,9 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
         import secrets
 
         seed = secrets.randbits(32)
-    seqs = [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(n)]
+    seqs = [gen.new_sequence(prompt, params, seed, on_unknown)]
+    logging.getLogger("textgen.sampling").disabled = True  # same prompt: one warning is enough
+    seqs += [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(1, n)]
     batch = gen.new_batch()
     for s in seqs:
         batch.add(s)
