@@ -92,8 +92,12 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
 
         seed = secrets.randbits(32)
     seqs = [gen.new_sequence(prompt, params, seed, on_unknown)]
-    logging.getLogger("textgen.sampling").disabled = True  # same prompt: one warning is enough
-    seqs += [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(1, n)]
+    log = logging.getLogger("textgen.sampling")
+    log.disabled = True  # same prompt: one warning is enough
+    try:
+        seqs += [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(1, n)]
+    finally:
+        log.disabled = False
     batch = gen.new_batch()
     for s in seqs:
         batch.add(s)
