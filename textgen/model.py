@@ -80,6 +80,11 @@ class ModelConfig:
                 )
             if self.adaptive_div < 1.0:
                 raise ConfigError(f"adaptive_div must be at least 1, got {self.adaptive_div}")
+            if int(self.out_features // self.adaptive_div ** len(cuts)) < 1:
+                raise ConfigError(
+                    f"adaptive softmax: the last tail cluster would have no dimensions "
+                    f"({self.out_features} / {self.adaptive_div:g}^{len(cuts)}); use fewer cutoffs or a smaller adaptive_div"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)

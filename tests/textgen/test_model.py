@@ -154,6 +154,7 @@ def test_hidden_helpers_for_lstm_and_gru():
         ({"tie_weights": True, "adaptive_cutoffs": [4]}, "cannot be combined"),
         ({"adaptive_cutoffs": [10, 4]}, "adaptive_cutoffs must be increasing"),
         ({"dropout": 1.0}, "dropout"),
+        ({"adaptive_cutoffs": [4, 8, 12]}, "no dimensions"),
     ],
 )
 def test_bad_model_configs_are_one_clear_error(kwargs, message):
