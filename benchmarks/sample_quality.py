@@ -5,8 +5,8 @@ judged side by side (form compliance, rhyme rate, copy rate against the training
     python benchmarks/sample_quality.py checkpoints/tang --form qijue --train-file train.txt --json
 
 Columns: free (no constraint, judged against the form it happens to have), form (the form only),
-form+rhyme, form+rhyme+acrostic (a 藏头诗 on a fixed four-character head) and form+rhyme+tones (平仄). Samples are written
-as JSON lines under --out for reading.
+form+rhyme, form+rhyme+acrostic (a 藏头诗 on a fixed four-character head) and form+rhyme+tones
+(平仄). Samples are written as JSON lines under --out for reading.
 
 Measured 2026-11-23 on helper B's Tang run (checkpoints/tang, 2 x 384 LSTM, adaptive softmax; its
 best.safetensors at step 1666, 58 minutes on the shared CPU, 7.46 bits/char: the words are still
