@@ -17,36 +17,32 @@ import click
 from textgen import __version__
 from textgen.errors import TextgenError
 
-# name -> (module, attribute). The order is the order of `textgen --help`.
+# name -> (module, attribute, one-line help). The order is the order of `textgen --help`, which
+# shows these lines without importing the modules (some import torch, which takes seconds).
 COMMANDS = {
-    "corpus": ("textgen.cli.corpus", "corpus"),
-    "train": ("textgen.cli.train", "train"),
-    "eval": ("textgen.cli.evaluate", "eval_cmd"),
-    "plot": ("textgen.cli.plot", "plot"),
-    "sample": ("textgen.cli.sample", "sample"),
-    "judge": ("textgen.cli.judge", "judge"),
-    "serve": ("textgen.cli.serve", "serve"),
+    "corpus": ("textgen.cli.corpus", "corpus", "Fetch, prepare and inspect corpora."),
+    "train": ("textgen.cli.train", "train", "Train a language model on a corpus or any UTF-8 text."),
+    "eval": ("textgen.cli.evaluate", "eval_cmd", "Loss, perplexity and bits per character of a checkpoint."),
+    "plot": ("textgen.cli.plot", "plot", "Draw the loss curves of one or more runs."),
+    "sample": ("textgen.cli.sample", "sample", "Generate text: prompts, seeds, forms, acrostics, rhyme."),
+    "judge": ("textgen.cli.judge", "judge", "Score generated poems: form, rhyme, copying, diversity."),
+    "serve": ("textgen.cli.serve", "serve", "Serve checkpoints over HTTP (/generate, OpenAI API)."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if self._load(name) is not None]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return self._load(name)
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module, attr = COMMANDS[name]
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as e:
-            if e.name == module:  # a command not built yet in this checkout
-                return None
-            raise
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, _, help_) in COMMANDS.items()])
 
 
 @click.group(

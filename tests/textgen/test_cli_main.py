@@ -1,0 +1,26 @@
+import subprocess
+import sys
+
+import click
+
+from textgen.cli import COMMANDS, cli
+
+
+def test_every_listed_command_resolves_to_its_module():
+    for name in COMMANDS:
+        cmd = cli.get_command(click.Context(cli), name)
+        assert isinstance(cmd, click.Command) and cmd.name == name
+
+
+def test_top_level_help_lists_commands_without_importing_torch():
+    code = "import sys; from textgen.cli import main; main(['--help'])"
+    out = subprocess.run([sys.executable, "-c", code + "\n"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    for name in COMMANDS:
+        assert f"  {name} " in out.stdout
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom textgen.cli import main\ntry:\n    main(['--help'])\n"
+         "except SystemExit:\n    pass\nprint('torch' in sys.modules)"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert probe.stdout.strip().endswith("False")
