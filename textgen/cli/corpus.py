@@ -52,7 +52,12 @@ def list_cmd() -> None:
     for name, path in known_corpora().items():
         m = load_manifest(path)
         s = m.source
-        origin = f"npm {s.package}@{s.version}" if s.type == "npm" else f"{s.repository} @{s.commit[:7]}"
+        if s.type == "npm":
+            origin = f"npm {s.package}@{s.version}"
+        elif s.type == "include":
+            origin = "include " + " + ".join(Path(c).name for c in s.corpora)
+        else:
+            origin = f"{s.repository} @{s.commit[:7]}"
         prepared = ", ".join(p.name.removeprefix(f"{name}-") for p in list_prepared(name)) or "no"
         rows.append((name, origin, "yes" if is_fetched(m) else "no", prepared, m.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -69,7 +74,7 @@ def fetch(source: str, mirror: Path | None) -> None:
     from textgen.data.manifest import resolve
 
     raw = fetch_raw(resolve(source), mirror)
-    paths = [raw.tarball] if raw.tarball else [p for p, _ in raw.files]
+    paths = ([raw.tarball] if raw.tarball else raw.tarballs) + [p for p, _ in raw.files]
     for p in paths:
         click.echo(str(p))
 

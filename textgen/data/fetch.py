@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from textgen.data.manifest import Manifest, MirrorFile, Source
+from textgen.data.manifest import Manifest, MirrorFile, Source, included
 from textgen.errors import CorpusError
 from textgen.paths import data_home, mirror_dir
 
@@ -33,6 +33,7 @@ class RawFiles:
     tarball: Path | None = None  # npm sources
     files: list[tuple[Path, MirrorFile]] = field(default_factory=list)  # mirror/local sources
     fingerprint: dict = field(default_factory=dict)
+    tarballs: list[Path] = field(default_factory=list)  # include sources: the included npm tarballs
 
 
 def downloads_dir() -> Path:
@@ -63,6 +64,8 @@ def is_fetched(m: Manifest) -> bool:
         return npm_tarball_path(m).is_file()
     if m.source.type == "mirror":
         return all((downloads_dir() / m.name / f.path).is_file() for f in m.source.files)
+    if m.source.type == "include":
+        return all(is_fetched(p.manifest) for p in included(m))
     return True
 
 
@@ -170,6 +173,13 @@ def _fetch_one(m: Manifest, f: MirrorFile, mirror: Path | None) -> Path:
 def fetch(src: Source | Manifest, mirror: Path | None = None, *, progress: bool = True) -> RawFiles:
     """Make the corpus' raw files available locally and verified; no download when cached."""
     m = src.manifest if isinstance(src, Source) else src
+    if m.source.type == "include":  # for listing: every included corpus fetched, files side by side
+        parts = [(p.manifest.name, fetch(p, mirror, progress=progress)) for p in included(m)]
+        return RawFiles(
+            files=[f for _, r in parts for f in r.files],
+            fingerprint={name: r.fingerprint for name, r in parts},
+            tarballs=[r.tarball for _, r in parts if r.tarball],
+        )
     if m.source.type == "npm":
         tarball = fetch_npm(m, progress=progress)
         return RawFiles(tarball=tarball, fingerprint={"integrity": m.source.integrity})

@@ -22,8 +22,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SOURCE_TYPES = ("npm", "mirror", "local")
-FORMATS = ("chinese-poetry", "stanzas", "qqmusic", "text")
+SOURCE_TYPES = ("npm", "mirror", "local", "include")
+FORMATS = ("chinese-poetry", "stanzas", "qqmusic", "text", "include")
 SCRIPTS = ("simplified", "traditional", "keep")
 KINDS = ("poem", "lyrics", "text")
 
@@ -37,7 +37,7 @@ class MirrorFile:
 
 @dataclass
 class SourceSpec:
-    type: str  # npm | mirror | local
+    type: str  # npm | mirror | local | include
     package: str = ""  # npm: name
     version: str = ""  # npm: exact version
     integrity: str = ""  # npm: "sha512-<base64>"
@@ -45,16 +45,20 @@ class SourceSpec:
     commit: str = ""
     mirror_subdir: str = ""  # mirror: folder under the mirror root (default: the corpus name)
     files: list[MirrorFile] = field(default_factory=list)  # mirror/local files
+    corpora: list[str] = field(default_factory=list)  # include: other corpus folders (relative) or names
 
 
 @dataclass
 class ReadSpec:
-    format: str  # chinese-poetry | stanzas | qqmusic | text
+    format: str  # chinese-poetry | stanzas | qqmusic | text | include
     kind: str = "text"  # poem | lyrics | text (poems get a form distribution)
     members: list[str] = field(default_factory=list)  # chinese-poetry: globs inside the tarball
     text: str = "paragraphs"  # chinese-poetry: the field holding the lines
     metadata: list[str] = field(default_factory=list)  # fields kept as metadata
     max_lines: int = 0  # text: split blocks longer than this into several documents (0 = never)
+    # A first line made from metadata, e.g. "{rhythmic}" or "{artist}": the model learns it as a
+    # condition, so a prompt of "浣溪沙\n" asks for that tune. Documents lacking a field get none.
+    header: str = ""
 
 
 @dataclass
@@ -183,12 +187,19 @@ def _check(m: Manifest, where: str) -> None:
         for i, f in enumerate(s.files):
             if f.sha256 is not None and (len(f.sha256) != 64 or not _is_hex(f.sha256)):
                 raise CorpusError(f"{where}: source.files[{i}].sha256 must be 64 hex digits")
+    if s.type == "include" or m.read.format == "include":
+        if s.type != "include" or m.read.format != "include" or not s.corpora:
+            raise CorpusError(
+                f"{where}: source.type 'include' needs source.corpora and read.format 'include'"
+            )
     if m.read.format not in FORMATS:
         raise CorpusError(f"{where}: read.format must be one of {FORMATS}, got {m.read.format!r}")
     if m.read.kind not in KINDS:
         raise CorpusError(f"{where}: read.kind must be one of {KINDS}, got {m.read.kind!r}")
     if m.read.format == "chinese-poetry" and (s.type != "npm" or not m.read.members):
         raise CorpusError(f"{where}: read.members (globs) and an npm source are needed for chinese-poetry")
+    if m.read.header and ("\n" in m.read.header or "{" not in m.read.header):
+        raise CorpusError(f"{where}: read.header must be one line naming a metadata field, e.g. '{{artist}}'")
     if m.read.format != "chinese-poetry" and s.type == "npm":
         raise CorpusError(f"{where}: read.format {m.read.format!r} reads files: use a mirror or local source")
     if m.clean.script not in SCRIPTS:
@@ -271,6 +282,18 @@ class Source:
 
     manifest: Manifest
     root: Path | None = None  # local/plain-text sources: the folder the file paths are relative to
+
+
+def included(m: Manifest) -> list[Source]:
+    """The corpora an `include` manifest combines: folders relative to its own, else corpus names."""
+    out = []
+    for entry in m.source.corpora:
+        p = m.path.parent / entry if m.path else Path(entry)
+        src = resolve(p if (p / "corpus.toml").is_file() else entry)
+        if src.manifest.source.type == "include":
+            raise CorpusError(f"{m.path or m.name}: included corpus {entry!r} is itself an include")
+        out.append(src)
+    return out
 
 
 def resolve(source: str | Path) -> Source:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from textgen.data.clean import Cleaner, poem_form
 from textgen.data.fetch import fetch
-from textgen.data.manifest import resolve
+from textgen.data.manifest import included, resolve
 from textgen.data.readers import count_hint, read_documents
 from textgen.data.split import SPLITS, assign
 from textgen.errors import ConfigError, CorpusError
@@ -114,7 +114,15 @@ def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.nd
     return np.frombuffer(ids, dtype=np.int32).astype(dtype)
 
 
-def _collect(m, raw, progress: bool) -> tuple[list[str], list[dict], Counter, int]:
+def _header(template: str, meta: dict) -> str | None:
+    try:
+        line = template.format_map(meta).strip()
+    except (KeyError, IndexError, ValueError):
+        return None
+    return line or None
+
+
+def _collect(m, raw, progress: bool, header: str = "") -> tuple[list[str], list[dict], Counter, int]:
     cleaner = Cleaner(m.clean)
     texts, metas, n_read = [], [], 0
     # `with`: the bar is cleared even when reading fails, so the error line prints cleanly.
@@ -126,7 +134,8 @@ def _collect(m, raw, progress: bool) -> tuple[list[str], list[dict], Counter, in
             bar.update()
             text, _ = cleaner(doc.lines, doc.meta)
             if text is not None:
-                texts.append(text)
+                line = _header(header, doc.meta) if header else None
+                texts.append(f"{line}\n{text}" if line else text)
                 metas.append(doc.meta)
     return texts, metas, cleaner.dropped, n_read
 
@@ -167,23 +176,37 @@ def prepare(
     t0 = time.time()
     src = resolve(source)
     m = src.manifest
-    raw = fetch(src, Path(mirror) if mirror else None, progress=progress)
+    # An `include` corpus is the union of other corpora, each read and cleaned by its own manifest.
+    parts = included(m) if m.source.type == "include" else [src]
+    raws = [fetch(p, Path(mirror) if mirror else None, progress=progress) for p in parts]
+    if m.source.type == "include":
+        fingerprint = {p.manifest.name: r.fingerprint for p, r in zip(parts, raws, strict=True)}
+    else:
+        fingerprint = raws[0].fingerprint
     options = {"min_freq": min_freq} if tokenizer == "char" else {}
     if tokenizer == "sentencepiece":
         options.update(vocab_size=vocab_size or 8000, model_type=model_type)
     key_src = {
         "v": PIPELINE_VERSION,
         "manifest": m.to_dict(),
-        "files": raw.fingerprint,
+        "files": fingerprint,
         "tokenizer": tokenizer,
     }
+    if m.source.type == "include":
+        key_src["included"] = [p.manifest.to_dict() for p in parts]
     key_src["options"] = options
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     out = prepared_home() / f"{m.name}-{tokenizer}-{key[:8]}"
     if is_prepared_dir(out) and not force:
         return load_prepared(out)
 
-    texts, metas, dropped, n_read = _collect(m, raw, progress)
+    texts, metas, dropped, n_read = [], [], Counter(), 0
+    for p, r in zip(parts, raws, strict=True):
+        t, mt, d, n = _collect(p.manifest, r, progress, header=m.read.header)
+        texts += t
+        metas += mt
+        dropped.update({f"{p.manifest.name}: {k}" if len(parts) > 1 else k: v for k, v in d.items()})
+        n_read += n
     if not texts:
         why = ", ".join(f"{r}: {n}" for r, n in dropped.most_common()) or "no documents"
         raise CorpusError(f"corpus {m.name!r} is empty after cleaning ({n_read} read; dropped {why})")
@@ -234,7 +257,7 @@ def prepare(
             "manifest": m.to_dict(),
             "manifest_sha256": m.sha256(),
             "manifest_path": str(m.path) if m.path else None,
-            "files": raw.fingerprint,
+            "files": fingerprint,
             "pipeline_version": PIPELINE_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "prepare_seconds": round(time.time() - t0, 2),
