@@ -1,10 +1,9 @@
 # textgen serve in a container: slim Python, CPU torch, non-root, health-checked.
 #
 #   docker build -t textgen .
-#   docker run -p 8000:8000 -v "$PWD/checkpoints/tang:/models:ro" textgen          # serves "default"
-#   docker run -p 8000:8000 -v "$PWD/checkpoints:/models:ro" textgen tang=/models/tang lyrics=/models/wangfeng
-#   docker build -t textgen-tang --build-arg CHECKPOINT=checkpoints/tang/best.safetensors --build-arg MODEL_NAME=tang .
-#   docker compose up                                                                # + Redis (compose.yaml)
+#   docker run -p 8000:8000 textgen                                     # the shipped models (checkpoints/)
+#   docker run -p 8000:8000 -v "$PWD/runs:/runs:ro" textgen tang mine=/runs/tang   # + a run of your own
+#   docker compose up                                                   # + Redis (compose.yaml)
 #
 # Build args:
 #   BASE           the Python base image (default python:3.11-slim)
@@ -12,22 +11,18 @@
 #   TORCH_INDEX    an extra pip index for torch. On Linux x86_64 the default index serves CUDA builds
 #                  of torch (several GB of GPU libraries this image never uses); pass the index of
 #                  the CPU builds here to get a small image. Left empty, plain `pip install torch`.
-#   CHECKPOINT     a .safetensors file in the build context to bake in as /models/best.safetensors
-#   MODEL_NAME     the name the default model is served under (default "default")
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX=
-ARG CHECKPOINT=
-ARG MODEL_NAME=default
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TEXTGEN_HOME=/tmp/textgen \
-    TEXTGEN_MODELS=${MODEL_NAME}=/models
+    TEXTGEN_CHECKPOINTS=/app/checkpoints:/models
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin textgen
 
@@ -40,17 +35,17 @@ COPY textgen ./textgen
 COPY service ./service
 RUN python -m pip install . && rm -rf /app/build
 
-# Bake a checkpoint in (optional); otherwise mount one at /models.
-RUN --mount=type=bind,source=.,target=/ctx \
-    mkdir -p /models && \
-    if [ -n "$CHECKPOINT" ]; then cp "/ctx/$CHECKPOINT" /models/best.safetensors; fi && \
-    chown -R textgen /models
+# The shipped models (checkpoints/<name>/model.safetensors), served by name; folders of the same
+# shape mounted under /models are found too.
+COPY checkpoints ./checkpoints
+RUN mkdir -p /models
 
 USER textgen
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
 
-# Arguments after the image name replace the models ([NAME=]CHECKPOINT ...); with none, TEXTGEN_MODELS.
+# Arguments after the image name choose the models ([NAME=]CHECKPOINT ...); with none, TEXTGEN_MODELS,
+# and without that every shipped model.
 ENTRYPOINT ["textgen", "serve", "--host", "0.0.0.0", "--port", "8000"]
 CMD []

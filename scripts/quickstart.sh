@@ -10,5 +10,5 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
 python -c "import textgen.cli" 2>/dev/null || pip install -q -e .
 textgen corpus prepare corpora/tang
-textgen train corpora/tang --out checkpoints/tang --overwrite "$@"
-textgen sample checkpoints/tang --form wujue --seed 1
+textgen train corpora/tang --out runs/tang --overwrite "$@"
+textgen sample runs/tang --form wujue --seed 1

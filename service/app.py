@@ -4,8 +4,8 @@ Every error is JSON {"error": "<one line>", "type": "<kind>"}: bad input is a 4x
 404 unknown model, 413 body too large, 429 queue full with Retry-After, 504 deadline), never a 500
 and never a stack trace (those go to the log).
 
-    app = create_app({"tang": Generator.from_checkpoint("checkpoints/tang")})   # models in hand
-    app = create_app(Settings(models="tang=checkpoints/tang"))                 # loaded at startup
+    app = create_app({"tang": Generator.from_checkpoint("tang")})   # models in hand
+    app = create_app(Settings(models="tang"))                 # loaded at startup
     uvicorn --factory service.app:create_app                                   # from TEXTGEN_* env
 """
 
@@ -30,6 +30,7 @@ from service.routes import api_router
 from service.serving import ClientGone, ModelNotFound, Serving
 from service.settings import Settings, parse_models
 from textgen import __version__
+from textgen.checkpoint import shipped_models
 from textgen.errors import ConfigError, TextgenError, TokenizerError
 from textgen.sampling import Generator
 
@@ -37,7 +38,10 @@ log = logging.getLogger("textgen.service")
 
 
 def load_generators(models: list[tuple[str | None, str]], device: str = "cpu") -> dict[str, Generator]:
-    """(NAME or None, CHECKPOINT) pairs -> generators by name (NAME, else the model's own name)."""
+    """(NAME or None, CHECKPOINT) pairs -> generators by name (NAME, else the model's own name).
+    No pairs: every shipped model (checkpoints/<NAME>/model.safetensors)."""
+    if not models:
+        models = [(name, str(path)) for name, path in shipped_models().items()]
     gens: dict[str, Generator] = {}
     for name, path in models:
         gen = Generator.from_checkpoint(path, device=device)
@@ -46,7 +50,7 @@ def load_generators(models: list[tuple[str | None, str]], device: str = "cpu") -
             raise ConfigError(f"model name {name!r} given twice: name them NAME=CHECKPOINT")
         gens[name] = gen
     if not gens:
-        raise ConfigError("no models to serve: pass NAME=CHECKPOINT or set TEXTGEN_MODELS")
+        raise ConfigError("no models to serve and none shipped: pass [NAME=]CHECKPOINT or set TEXTGEN_MODELS")
     return gens
 
 

@@ -3,7 +3,7 @@
 Every variable has the prefix TEXTGEN_, except REDIS_URL which is also read as-is because that is
 what container platforms set:
 
-    TEXTGEN_MODELS="tang=checkpoints/tang,lyrics=checkpoints/lyrics"  # NAME=CHECKPOINT, comma-separated
+    TEXTGEN_MODELS="tang,mine=runs/tang"   # [NAME=]CHECKPOINT, comma-separated; default: shipped models
     REDIS_URL=redis://localhost:6379/0     # unset: an in-process LRU cache
     TEXTGEN_CACHE=false                    # no caching at all
     TEXTGEN_CACHE_TTL=86400                # seconds a cached completion lives

@@ -1,7 +1,7 @@
 """textgen: character-level recurrent language models for Chinese poetry and lyrics.
 
 from textgen import Generator
-gen = Generator.from_checkpoint("checkpoints/tang")
+gen = Generator.from_checkpoint("tang")
 print(gen.generate("床前", max_new_tokens=24, seed=1)[0].text)
 """
 

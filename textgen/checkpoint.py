@@ -3,9 +3,10 @@
 A checkpoint file (`best.safetensors`, `last.safetensors` in a run directory) holds the state dict
 and, in its string metadata, the model config, the tokenizer and the run's meta (corpus, training
 config, metrics, step, git commit). Nothing is pickled, so loading an untrusted file is safe.
-A readable copy of the meta sits beside it as `meta.json`.
+A readable copy of the meta sits beside it as `meta.json`. Shipped models (`checkpoints/<name>/
+model.safetensors`, half precision, with a MODEL.md card) are found by name.
 
-    ckpt = load_checkpoint("checkpoints/tang")       # a run dir (best, else last) or a file
+    ckpt = load_checkpoint("tang")                   # a shipped model's name, a run dir or a file
     logits, hidden = ckpt.model(idx)
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,14 +65,44 @@ def save_checkpoint(path: str | Path, model: RNNLM, tokenizer: Tokenizer, meta: 
         raise
 
 
+RELEASE_FILE = "model.safetensors"  # a shipped model's weights, in checkpoints/<name>/
+
+
+def shipped_dirs() -> list[Path]:
+    """Where model names are looked up: $TEXTGEN_CHECKPOINTS (os.pathsep-separated), ./checkpoints, and
+    the checkpoints/ folder next to the package (a source checkout or editable install)."""
+    env = [Path(d) for d in os.environ.get("TEXTGEN_CHECKPOINTS", "").split(os.pathsep) if d]
+    dirs = [*env, Path.cwd() / "checkpoints", Path(__file__).resolve().parents[1] / "checkpoints"]
+    return list(dict.fromkeys(d.resolve() for d in dirs if d.is_dir()))
+
+
+def shipped_models() -> dict[str, Path]:
+    """Shipped model name -> its folder (the first of shipped_dirs() holding that name wins)."""
+    found: dict[str, Path] = {}
+    for d in shipped_dirs():
+        for sub in sorted(d.iterdir()):
+            if (sub / RELEASE_FILE).is_file():
+                found.setdefault(sub.name, sub)
+    return found
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A run directory means its best checkpoint (else its last); a file means itself."""
+    """A shipped model's name means its model.safetensors; a run directory its best checkpoint (else
+    its last); a file means itself."""
     p = Path(path)
+    if not p.exists() and re.fullmatch(r"[\w.-]+", str(path)):
+        shipped = shipped_models()
+        if str(path) in shipped:
+            return shipped[str(path)] / RELEASE_FILE
+        names = ", ".join(shipped) or "none found"
+        raise CheckpointError(f"{p}: no such checkpoint file or run directory, nor a shipped model ({names})")
     if p.is_dir():
-        for name in ("best.safetensors", "last.safetensors"):
+        for name in (RELEASE_FILE, "best.safetensors", "last.safetensors"):
             if (p / name).is_file():
                 return p / name
-        raise CheckpointError(f"{p}: no best.safetensors or last.safetensors in this directory")
+        raise CheckpointError(
+            f"{p}: no {RELEASE_FILE}, best.safetensors or last.safetensors in this directory"
+        )
     if not p.exists():
         raise CheckpointError(f"{p}: no such checkpoint file or run directory")
     return p

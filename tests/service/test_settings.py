@@ -33,3 +33,16 @@ def test_parse_models():
     assert parse_models(["lyrics=x=y"]) == [("lyrics", "x=y")]
     with pytest.raises(ConfigError, match="NAME=CHECKPOINT"):
         parse_models(["=ckpt"])
+
+
+def test_no_models_given_serves_the_shipped_ones(tiny_path, tmp_path, monkeypatch):
+    import shutil
+
+    from service.app import load_generators
+
+    (tmp_path / "shipped" / "toy").mkdir(parents=True)
+    shutil.copy(tiny_path, tmp_path / "shipped" / "toy" / "model.safetensors")
+    monkeypatch.setenv("TEXTGEN_CHECKPOINTS", str(tmp_path / "shipped"))
+    gens = load_generators([])
+    assert "toy" in gens and gens["toy"].name == "toy"
+    assert load_generators([("mine", "toy")])["mine"].digest == gens["toy"].digest  # a name resolves too

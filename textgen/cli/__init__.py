@@ -3,8 +3,8 @@ when used so that `textgen --help` is instant.
 
     textgen corpus prepare corpora/tang
     textgen train corpora/tang
-    textgen sample checkpoints/tang --form wujue --seed 7
-    textgen serve tang=checkpoints/tang
+    textgen sample tang --form wujue --seed 7        # a shipped model, by name
+    textgen serve                                    # every shipped model over HTTP
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ COMMANDS = {
     "plot": ("textgen.cli.plot", "plot", "Draw the loss curves of one or more runs."),
     "sample": ("textgen.cli.sample", "sample", "Generate text: prompts, seeds, forms, acrostics, rhyme."),
     "judge": ("textgen.cli.judge", "judge", "Score generated poems: form, rhyme, copying, diversity."),
+    "export": ("textgen.cli.export", "export", "Write a run's best checkpoint as a compact, named model."),
     "serve": ("textgen.cli.serve", "serve", "Serve checkpoints over HTTP (/generate, OpenAI API)."),
 }
 
@@ -55,9 +56,10 @@ def cli() -> None:
 
     \b
     Quick start:
-      textgen train corpora/tang              # fetch, prepare, train (CPU: ~30 min)
-      textgen sample checkpoints/tang --form wujue --acrostic 春夏秋冬
-      textgen serve tang=checkpoints/tang     # POST /generate on :8000
+      textgen sample tang --form qijue --acrostic 春夏秋冬   # shipped model: tang, songci, lyrics
+      textgen train corpora/tang              # fetch, prepare, train into runs/tang (CPU: ~30 min)
+      textgen sample runs/tang --form wujue
+      textgen serve                           # shipped models; POST /generate on :8000
     """
 
 

@@ -1,7 +1,7 @@
 """`textgen eval CHECKPOINT`: score a split of the model's corpus, or any text file.
 
-textgen eval checkpoints/tang --split test
-textgen eval checkpoints/tang --text-file poems.txt --json
+textgen eval tang --split test
+textgen eval tang --text-file poems.txt --json
 """
 
 from __future__ import annotations
@@ -87,18 +87,17 @@ def _encode_text(path: str, tok) -> tuple[list[int], int, int]:
 
 
 def _corpus_of(ckpt, checkpoint):
-    """The prepared corpus recorded in the checkpoint, checked against its tokenizer."""
+    """The prepared corpus recorded in the checkpoint (prepared again if this machine lacks it),
+    checked against its tokenizer."""
     import hashlib
 
-    from textgen.data import load_prepared
+    from textgen.data.prepare import prepare_recorded
     from textgen.errors import CheckpointError
 
     corpus = ckpt.meta.get("corpus", {})
-    if not corpus.get("prepared"):
-        raise CheckpointError(f"{checkpoint}: records no prepared corpus; use --text-file")
-    pc = load_prepared(corpus["prepared"])
+    if not corpus.get("name"):
+        raise CheckpointError(f"{checkpoint}: records no corpus; use --text-file")
+    pc = prepare_recorded(corpus, progress=True)
     if hashlib.sha256(pc.tokenizer.to_json().encode()).hexdigest() != corpus.get("tokenizer_sha256"):
-        raise CheckpointError(
-            f"{corpus['prepared']}: its tokenizer is not the one {checkpoint} was trained with"
-        )
+        raise CheckpointError(f"{pc.dir}: its tokenizer is not the one {checkpoint} was trained with")
     return pc

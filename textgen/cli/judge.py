@@ -1,7 +1,7 @@
 """`textgen judge`: score generated poems (form compliance, rhyme, copying, diversity).
 
-textgen sample checkpoints/tang --form wujue -n 200 --seed 1 --json > wujue.jsonl
-textgen judge wujue.jsonl --checkpoint checkpoints/tang
+textgen sample tang --form wujue -n 200 --seed 1 --json > wujue.jsonl
+textgen judge wujue.jsonl --checkpoint tang
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import click
 @click.command(
     epilog="""\b
 例子 (examples):
-  textgen sample checkpoints/tang --form wujue -n 200 --seed 1 --json > 五绝.jsonl
-  textgen judge 五绝.jsonl --checkpoint checkpoints/tang        # 复制率对照训练集
+  textgen sample tang --form wujue -n 200 --seed 1 --json > 五绝.jsonl
+  textgen judge 五绝.jsonl --checkpoint tang        # 复制率对照训练集
   textgen judge poems.txt --form qijue --train-file train.txt --json
-  textgen sample checkpoints/tang -n 50 --json | textgen judge -"""
+  textgen sample tang -n 50 --json | textgen judge -"""
 )
 @click.argument("file", type=click.Path(allow_dash=True))
 @click.option(
@@ -62,13 +62,14 @@ def judge(file, form, train_file, checkpoint, as_json) -> None:
 
 
 def checkpoint_train_text(checkpoint: str) -> Path:
-    """The train.txt of the prepared corpus a checkpoint was trained on."""
+    """The train.txt of the prepared corpus a checkpoint was trained on (prepared again from the
+    shipped manifest when this machine lacks it)."""
     from textgen.checkpoint import read_metadata
+    from textgen.data.prepare import prepare_recorded
     from textgen.errors import ConfigError
 
     meta = json.loads(read_metadata(checkpoint).get("meta", "{}"))
     corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-    prepared = corpus.get("prepared")
-    if not prepared or not (Path(prepared) / "train.txt").is_file():
-        raise ConfigError(f"{checkpoint}: its prepared corpus is not on this machine; pass --train-file")
-    return Path(prepared) / "train.txt"
+    if not corpus.get("name"):
+        raise ConfigError(f"{checkpoint}: records no corpus; pass --train-file")
+    return prepare_recorded(corpus).text_path("train")

@@ -1,8 +1,8 @@
 """`textgen plot RUN_DIR...`: redraw loss curves (bits per character against characters trained),
 several runs on one chart.
 
-    textgen plot checkpoints/tang                       # -> checkpoints/tang/loss.png
-    textgen plot checkpoints/tang checkpoints/tang-gru -o compare.png
+    textgen plot runs/tang                       # -> runs/tang/loss.png
+    textgen plot runs/tang runs/tang-gru -o compare.png
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`textgen sample`: write text with a trained checkpoint, streamed to the terminal as it comes.
 
-textgen sample checkpoints/tang --prompt 床前 --seed 1
-textgen sample checkpoints/tang --form qijue --acrostic 春夏秋冬 --rhyme -n 4 --json
+textgen sample tang --prompt 床前 --seed 1
+textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme -n 4 --json
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.command(
     epilog="""\b
 例子 (examples):
-  textgen sample checkpoints/tang --prompt 床前明月光 --seed 1
-  textgen sample checkpoints/tang --form wujue                     # 五言绝句
-  textgen sample checkpoints/tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
-  textgen sample checkpoints/tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
-  textgen sample checkpoints/tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
-  textgen sample checkpoints/wangfeng --prompt 我在 --stop 。 --json"""
+  textgen sample tang --prompt 床前明月光 --seed 1
+  textgen sample tang --form wujue                     # 五言绝句
+  textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
+  textgen sample tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
+  textgen sample tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
+  textgen sample songci --prompt '浣溪沙\n' --seed 3                 # 词: 词牌 as the first line
+  textgen sample lyrics --prompt '周杰伦\n' --max-new-tokens 120 --json   # 歌词: artist first"""
 )
 @click.argument("checkpoint", type=click.Path())
-@click.option("--prompt", default="", help="Text the poem starts with (the model continues it).")
+@click.option("--prompt", default="",
+              help=r"Text the poem starts with (the model continues it); \n in it is a line break.")  # fmt: skip
 @click.option("--max-new-tokens", type=int, default=None,
               help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself].")  # fmt: skip
 @click.option(
@@ -82,6 +84,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
                             stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones)  # fmt: skip
     params.validate()  # before loading the model: bad options fail fast
+    # Shipped songci/lyrics models take a first line (词牌 or artist): let `--prompt '浣溪沙\n'` say so.
+    prompt = prompt.replace("\\n", "\n")
     if not 1 <= n <= MAX_N:
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
     gen = Generator.from_checkpoint(

@@ -1,7 +1,7 @@
 """`textgen serve`: the HTTP service (service/) under uvicorn.
 
-textgen serve checkpoints/tang
-textgen serve tang=checkpoints/tang lyrics=checkpoints/wangfeng --redis-url redis://localhost:6379/0
+textgen serve                                  # every shipped model: tang, songci, lyrics
+textgen serve tang mine=runs/tang --redis-url redis://localhost:6379/0
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import click
 @click.command(
     epilog="""\b
 Examples:
-  textgen serve checkpoints/tang                       # POST /generate on 127.0.0.1:8000
-  textgen serve tang=checkpoints/tang lyrics=runs/wf --host 0.0.0.0 --port 8080
-  REDIS_URL=redis://localhost:6379/0 textgen serve tang=checkpoints/tang
+  textgen serve                                        # shipped models; POST /generate on :8000
+  textgen serve tang mine=runs/tang --host 0.0.0.0 --port 8080
+  REDIS_URL=redis://localhost:6379/0 textgen serve tang
 \b
 Every option can also come from the environment (TEXTGEN_MODELS, REDIS_URL, TEXTGEN_CACHE_TTL,
 TEXTGEN_MAX_BATCH_SIZE, ...; see docs/serving.md). Options given here win."""
@@ -37,8 +37,9 @@ def serve(models, host, port, redis_url, cache_ttl, no_cache, max_batch_size, ma
           log_level) -> None:  # fmt: skip
     """Serve checkpoints over HTTP: /generate, /v1/completions (OpenAI), /health, /metrics, /docs.
 
-    Each CHECKPOINT is a run directory or a .safetensors file, optionally named NAME=CHECKPOINT
-    (default name: the run directory's name). Without any, TEXTGEN_MODELS is used."""
+    Each CHECKPOINT is a shipped model's name, a run directory or a .safetensors file, optionally
+    named NAME=CHECKPOINT (default name: the folder's name). Without any, TEXTGEN_MODELS is used,
+    and without that every shipped model (checkpoints/<NAME>/model.safetensors) is served."""
     import logging
 
     import uvicorn

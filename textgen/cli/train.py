@@ -3,8 +3,8 @@
 Every ModelConfig / TrainConfig field is an option of the same name; a preset fills in the rest.
 
     textgen train corpora/tang                          # CPU default: preset small, 30 minutes
-    textgen train corpora/tang --preset tiny --out checkpoints/tang-tiny
-    textgen train corpora/tang --resume checkpoints/tang
+    textgen train corpora/tang --preset tiny --out runs/tang-tiny
+    textgen train corpora/tang --resume runs/tang
     torchrun --nproc-per-node 2 -m textgen train corpora/tang --device cpu
 """
 
@@ -53,7 +53,7 @@ HELP = {
     "seed": "random seed (weights, stream offsets, dropout)",
     "device": "auto | cpu | cuda | mps",
     "threads": "CPU threads (0 = torch default; 1 can be faster on a busy machine)",
-    "out": "run directory (default checkpoints/<corpus name>)",
+    "out": "run directory (default runs/<corpus name>)",
 }
 
 

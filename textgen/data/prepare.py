@@ -281,3 +281,23 @@ def prepare(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return load_prepared(out)
+
+
+def prepare_recorded(
+    corpus: dict, *, mirror: str | Path | None = None, progress: bool = False
+) -> PreparedCorpus:
+    """The prepared corpus a checkpoint's meta records: its folder when this machine has it, else
+    prepared again from the shipped manifest of the same name (which must be unchanged)."""
+    path = corpus.get("prepared")
+    if path and is_prepared_dir(Path(path)):
+        return load_prepared(path)
+    name = corpus.get("name", "")
+    m = resolve(name).manifest if name else None
+    if m is None or m.sha256() != corpus.get("manifest_sha256"):
+        raise CorpusError(
+            f"the model's corpus {name or '?'!r} is not on this machine ({path}) and no unchanged "
+            "manifest of that name is shipped: evaluate with --text-file"
+        )
+    kind = corpus.get("tokenizer", "char")
+    vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
+    return prepare(name, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror)

@@ -1,7 +1,7 @@
 """Generation: sampling parameters, the Generator engine and its continuous batches.
 
 from textgen.sampling import Generator, SamplingParams
-gen = Generator.from_checkpoint("checkpoints/tang")
+gen = Generator.from_checkpoint("tang")
 [c] = gen.generate("春", SamplingParams(form="wujue", rhyme=True), seed=7)
 print(c.text, c.finish_reason)
 """

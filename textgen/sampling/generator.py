@@ -1,6 +1,6 @@
 """The generation engine: a loaded checkpoint, sequences, and a continuously batched step loop.
 
-    gen = Generator.from_checkpoint("checkpoints/tang")
+    gen = Generator.from_checkpoint("tang")
     gen.generate("床前", SamplingParams(max_new_tokens=24), seed=1)[0].text
 
     # continuous batching (the HTTP service drives this from a worker thread)
@@ -144,7 +144,7 @@ class Generator:
         self.digest = checkpoint.digest
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
-        self.name = (p.parent.name if p.stem in ("best", "last") else p.stem) if p else "model"
+        self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
         self._index: VocabIndex | None = None
 
     @classmethod

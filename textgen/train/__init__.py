@@ -3,7 +3,7 @@
     from textgen.data import prepare
     from textgen.train import TrainData, resolve_config, train
     data = TrainData.from_prepared(prepare("corpora/tang"))
-    model_cfg, train_cfg = resolve_config("tiny", data.tokenizer.vocab_size, {"out": "checkpoints/t"})
+    model_cfg, train_cfg = resolve_config("tiny", data.tokenizer.vocab_size, {"out": "runs/t"})
     result = train(data, model_cfg, train_cfg)      # {"step", "best", "test", "run_dir", ...}
 
 Modules: config (TrainConfig, presets), loader (stream batches), schedule (learning rate),

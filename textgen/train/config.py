@@ -41,7 +41,7 @@ class TrainConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # CPU threads for torch (0 = torch's default); 1 can win on a busy machine
-    out: str = ""  # run directory; default checkpoints/<corpus name>
+    out: str = ""  # run directory; default runs/<corpus name>
 
     def validate(self) -> None:
         if self.lr_schedule not in SCHEDULES:

@@ -3,8 +3,8 @@
 last.state.pt is a torch.save of tensors and primitives only (model, optimizer and schedule state,
 step, RNG states, loader position, carried hidden state, configs), loaded with weights_only=True.
 
-    state = read_state("checkpoints/tang")      # CheckpointError if missing or damaged
-    check_same_corpus(state, data, "checkpoints/tang")
+    state = read_state("runs/tang")      # CheckpointError if missing or damaged
+    check_same_corpus(state, data, "runs/tang")
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 checkpoints and exact resume.
 
     result = train(data, model_cfg, train_cfg)                      # new run
-    result = train(data, model_cfg, train_cfg, resume="checkpoints/tang")
+    result = train(data, model_cfg, train_cfg, resume="runs/tang")
 
 A run directory gets best.safetensors / last.safetensors (textgen.checkpoint), meta.json,
 metrics.jsonl, loss.png and last.state.pt (the resume state). Only rank 0 writes.
@@ -120,7 +120,7 @@ class Trainer:
         if self.device.type == "cuda" and self.dist.enabled:
             self.device = torch.device("cuda", self.dist.local_rank)
         self.main = self.dist.is_main
-        self.run_dir = Path(resume or cfg.out or Path("checkpoints") / data.name)
+        self.run_dir = Path(resume or cfg.out or Path("runs") / data.name)
         self.corpus = data.describe()
 
         state = None

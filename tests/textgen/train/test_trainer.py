@@ -191,4 +191,4 @@ def test_presets_resolve_and_unknown_ones_fail():
 
 
 def teardown_module(module):
-    shutil.rmtree("checkpoints/toy", ignore_errors=True)
+    shutil.rmtree("runs/toy", ignore_errors=True)

@@ -1,0 +1,287 @@
+"""Write the model card of a shipped model: checkpoints/<name>/MODEL.md and card.json.
+
+Everything in the card is measured when this runs, on the shipped (float16) weights: a fresh test-split
+evaluation, judge figures of N unconstrained vs N constrained samples (same seeds), ten samples with
+the settings that reproduce them, and one greedy completion that tests/test_shipped.py checks.
+
+    python scripts/model_card.py tang --command "textgen train corpora/tang ..." --hardware "..."
+    python scripts/model_card.py lyrics -n 200 --command "..." --hardware "..."
+
+The training command, hardware and notes are not in the checkpoint, so they are given here and
+kept in card.json; a second run reads them back from there when they are not given again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from textgen.checkpoint import RELEASE_FILE, load_checkpoint, resolve_checkpoint
+from textgen.data.prepare import prepare_recorded
+from textgen.paths import atomic_write_text
+from textgen.poetry.judge import Poem, judge, train_half_lines
+from textgen.sampling import Generator, SamplingParams
+from textgen.train.evaluate import score_ids
+
+CHUNK = 64
+TEMPERATURE = 0.8
+# Greedy completions checked by tests/test_shipped.py: a prompt per corpus kind.
+GREEDY = {"poem": "床前明月光，", "ci": "浣溪沙\n", "lyrics": "汪峰\n"}
+
+
+def columns(kind: str) -> dict[str, tuple[str, SamplingParams]]:
+    """Judge columns: name -> (prompt, params). Every constrained column is a 4-line poem."""
+    c = dict(temperature=TEMPERATURE)
+    cols = {"free": ("", SamplingParams(max_new_tokens=120, **c))}
+    if kind == "lyrics":
+        cols["free, 周杰伦"] = ("周杰伦\n", SamplingParams(max_new_tokens=120, **c))
+    if kind == "ci":
+        cols["free, 浣溪沙"] = ("浣溪沙\n", SamplingParams(max_new_tokens=120, **c))
+    cols.update(
+        {
+            "wujue": ("", SamplingParams(form="wujue", **c)),
+            "wujue+rhyme": ("", SamplingParams(form="wujue", rhyme=True, **c)),
+            "qijue+rhyme": ("", SamplingParams(form="qijue", rhyme=True, **c)),
+            "qijue+rhyme+acrostic": ("", SamplingParams(form="qijue", rhyme=True, acrostic="春夏秋冬", **c)),
+        }
+    )
+    return cols
+
+
+# Ten samples: (prompt, params, seed), shown with the command that reproduces each.
+def showcase(kind: str) -> list[tuple[str, SamplingParams, int]]:
+    c = dict(temperature=TEMPERATURE)
+    if kind == "poem":
+        return [
+            ("", SamplingParams(form="wujue", **c), 1),
+            ("", SamplingParams(form="wujue", rhyme=True, **c), 2),
+            ("", SamplingParams(form="qijue", rhyme=True, **c), 3),
+            ("", SamplingParams(form="qijue", rhyme=True, acrostic="春夏秋冬", **c), 4),
+            ("", SamplingParams(form="wulv", rhyme=True, **c), 5),
+            ("", SamplingParams(form="qilv", rhyme=True, **c), 6),
+            ("", SamplingParams(form="wujue", rhyme=True, tones=True, **c), 7),
+            ("明月", SamplingParams(form="wujue", rhyme=True, **c), 8),
+            ("", SamplingParams(form="wujue", acrostic="风花雪月", rhyme=True, **c), 9),
+            ("", SamplingParams(max_new_tokens=80, **c), 10),
+        ]
+    if kind == "ci":
+        tunes = [
+            "浣溪沙",
+            "水调歌头",
+            "鹧鸪天",
+            "菩萨蛮",
+            "西江月",
+            "临江仙",
+            "蝶恋花",
+            "念奴娇",
+            "清平乐",
+            "虞美人",
+        ]
+        return [
+            (f"{t}\n", SamplingParams(max_new_tokens=160, stop=("\n\n",), **c), i + 1)
+            for i, t in enumerate(tunes)
+        ]
+    artists = ["汪峰", "周杰伦", "林俊杰", "陈奕迅", "许嵩", "邓紫棋", "任然", "汪峰", "周杰伦", "陈奕迅"]
+    return [(f"{a}\n", SamplingParams(max_new_tokens=100, **c), i + 1) for i, a in enumerate(artists)]
+
+
+def command(name: str, prompt: str, p: SamplingParams, seed: int) -> str:
+    parts = ["textgen sample", name]
+    if prompt:
+        parts.append("--prompt '" + prompt.replace("\n", "\\n") + "'")
+    if p.form:
+        parts.append(f"--form {p.form}")
+    if p.acrostic:
+        parts.append(f"--acrostic {p.acrostic}")
+    if p.rhyme:
+        parts.append("--rhyme")
+    if p.tones:
+        parts.append("--tones")
+    if not p.form and not p.acrostic:
+        parts.append(f"--max-new-tokens {p.max_new_tokens}")
+    parts.append(f"--temperature {p.temperature:g} --seed {seed}")
+    return " ".join(parts)
+
+
+def generate(gen: Generator, prompt: str, params: SamplingParams, n: int, seed: int) -> list:
+    out = []
+    for start in range(0, n, CHUNK):
+        out += gen.generate(prompt, params, n=min(CHUNK, n - start), seed=seed + start)
+    return out
+
+
+def kind_of(meta: dict) -> str:
+    corpus = meta.get("corpus", {})
+    if corpus.get("manifest", {}).get("read", {}).get("kind") == "lyrics":
+        return "lyrics"
+    return "ci" if corpus.get("name") == "songci" else "poem"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name", help="a shipped model: checkpoints/<name>/model.safetensors")
+    ap.add_argument("-n", type=int, default=200, help="samples per judge column")
+    ap.add_argument("--command", help="the training command(s), as run")
+    ap.add_argument("--hardware", help="where and how long it trained")
+    ap.add_argument("--notes", help="limitations and remarks (Markdown), appended to the card")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    path = resolve_checkpoint(args.name)
+    folder = path.parent
+    old = json.loads((folder / "card.json").read_text()) if (folder / "card.json").is_file() else {}
+    given = {k: getattr(args, k) or old.get(k, "") for k in ("command", "hardware", "notes")}
+    ckpt = load_checkpoint(path)
+    meta, kind = ckpt.meta, kind_of(ckpt.meta)
+    corpus = meta["corpus"]
+    pc = prepare_recorded(corpus, progress=True)
+    if hashlib.sha256(pc.tokenizer.to_json().encode()).hexdigest() != corpus["tokenizer_sha256"]:
+        sys.exit(f"{pc.dir}: not the tokenizer {args.name} was trained with")
+
+    t = time.perf_counter()
+    s = score_ids(ckpt.model, pc.ids("test"), chars_per_token=float(pc.summary["chars_per_token"]["test"]))
+    test = {"loss": s.loss, "ppl": s.ppl, "bpc": s.bpc, "tokens": s.tokens, "chars": round(s.chars)}
+    print(f"test: {s.bpc:.4f} bits/char in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+
+    gen = Generator(ckpt)
+    lines = train_half_lines(pc.text_path("train"))
+    judged = {}
+    for col, (prompt, params) in columns(kind).items():
+        comps = generate(gen, prompt, params, args.n, 1)
+        poems = [
+            Poem(prompt + c.text, params.form, params.acrostic, params.rhyme, params.tones) for c in comps
+        ]
+        scores = judge(poems, train_lines=lines)
+        judged[col] = {
+            k: scores[k] for k in ("compliance", "rhyme_rate", "tone_rate", "copy_rate", "distinct_2")
+        }
+        judged[col]["mean_chars"] = round(scores["mean_chars"], 1)
+        print(f"judge {col}: {judged[col]}", file=sys.stderr)
+
+    samples = []
+    for prompt, params, seed in showcase(kind):
+        c = gen.generate(prompt, params, n=1, seed=seed)[0]
+        samples.append({"command": command(args.name, prompt, params, seed), "text": prompt + c.text})
+    greedy_prompt = GREEDY[kind]
+    g = gen.generate(greedy_prompt, SamplingParams(temperature=0.0, max_new_tokens=48), seed=0)[0]
+    card = {
+        "name": args.name,
+        "file": RELEASE_FILE,
+        "sha256": ckpt.digest,
+        "bytes": path.stat().st_size,
+        "params": sum(p.numel() for p in ckpt.model.parameters()),
+        "test": test,
+        "test_in_training": meta.get("test"),
+        "judge": {"n": args.n, "seeds": f"1..{args.n}", "temperature": TEMPERATURE, "columns": judged},
+        "greedy": {"prompt": greedy_prompt, "max_new_tokens": 48, "text": g.text},
+        "samples": samples,
+        **given,
+    }
+    atomic_write_text(folder / "card.json", json.dumps(card, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(folder / "MODEL.md", render(card, meta, pc.summary, ckpt.model.config.to_dict()))
+    print(f"wrote {folder / 'MODEL.md'} and card.json", file=sys.stderr)
+
+
+def render(card: dict, meta: dict, summary: dict, model: dict) -> str:
+    tc, corpus = meta["train_config"], meta["corpus"]
+    name, test = card["name"], card["test"]
+    src = corpus["manifest"]["source"]
+    if src["type"] == "npm":
+        origin = f"npm package `{src['package']}@{src['version']}` (integrity `{src['integrity'][:20]}…`)"
+    else:
+        origin = (
+            "the corpora "
+            + ", ".join(f"`{Path(c).name}`" for c in src.get("corpora", []))
+            + " (see corpora/)"
+        )
+    docs, chars = summary["documents"], summary["chars"]
+    out = [f"# `{name}`: {summary['description']}", ""]
+    out += [
+        f"A character-level {model.get('cell', 'lstm').upper()} language model shipped with textgen: "
+        f"`textgen sample {name}`, `textgen eval {name}`, `textgen serve`.",
+        "",
+        "## Data",
+        f"- Corpus `{corpus['name']}` (`corpora/{corpus['name']}/corpus.toml`, manifest sha256 "
+        f"`{corpus['manifest_sha256'][:12]}…`), from {origin}.",
+        f"- Split by document hash 90/5/5: train {docs['train']:,} documents ({chars['train']:,} characters), "
+        f"val {docs['val']:,} ({chars['val']:,}), test {docs['test']:,} ({chars['test']:,}).",
+        f"- Tokenizer: {summary['tokenizer']['kind']}, vocabulary {summary['vocab_size']:,} (with `<unk>`, `<eos>`).",
+        "",
+        "## Model",
+        f"- {model.get('n_layer')} × {model.get('hidden_size')} "
+        f"{model.get('cell', 'lstm').upper()}, embedding {model.get('n_embd')}, "
+        f"adaptive softmax cutoffs {model.get('adaptive_cutoffs') or 'none (full softmax)'}, "
+        f"dropout {model.get('dropout', 0)}; {card['params']:,} parameters.",
+        f"- `{card['file']}`: {card['bytes'] / 2**20:.1f} MiB, float16 weights (computed in float32 after loading), "
+        f"sha256 `{card['sha256'][:16]}…`; safetensors, nothing pickled.",
+        "",
+        "## Training",
+        "```sh",
+        card["command"] or "(not recorded)",
+        "```",
+        f"- {card['hardware'] or 'hardware not recorded'}",
+        f"- {meta.get('step', 0):,} steps, {meta.get('epoch', 0):.2f} epochs, "
+        f"{meta.get('chars_seen', 0) / 1e6:.1f} M characters seen, {meta.get('elapsed_s', 0) / 60:.0f} minutes "
+        f"of training; batch {tc['batch_size']} × seq_len {tc['seq_len']}, lr {tc['lr']:g} "
+        f"({tc['lr_schedule']}), git commit `{meta.get('git_commit', '?')[:10]}`.",
+        "",
+        "## Results",
+        f"- **Test: {test['bpc']:.3f} bits per character, perplexity {test['ppl']:.1f}** "
+        f"({test['chars']:,} characters; `textgen eval {name} --split test` on the shipped float16 weights).",
+    ]
+    if card.get("test_in_training"):
+        t = card["test_in_training"]
+        out.append(
+            f"- The same split at the end of training (float32 weights): {t['bpc']:.3f} bits per character."
+        )
+    best = meta.get("best") or {}
+    if best:
+        out.append(
+            f"- Best validation: {best.get('bpc', 0):.3f} bits per character at step {best.get('step')}."
+        )
+    j = card["judge"]
+    out += [
+        "",
+        f"### Judge ({j['n']} samples per column, seeds {j['seeds']}, temperature {j['temperature']})",
+        "`free` is unconstrained and judged against whatever form it happens to have; the other",
+        "columns are constrained 4-line poems. Copy rate: share of half-lines (≥ 4 characters) found verbatim",
+        "in the training split.",
+        "",
+        "| column | compliance | rhyme rate | tone rate | copy rate | distinct-2 | mean chars |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def f(v):
+        return "–" if v is None else f"{v:.3f}"
+
+    for col, s in j["columns"].items():
+        out.append(
+            f"| {col} | {f(s['compliance'])} | {f(s['rhyme_rate'])} | {f(s['tone_rate'])} | "
+            f"{f(s['copy_rate'])} | {f(s['distinct_2'])} | {s['mean_chars']} |"
+        )
+    out += ["", "## Samples", ""]
+    for i, s in enumerate(card["samples"], 1):
+        out += [f"{i}. `{s['command']}`", "", "   " + s["text"].strip().replace("\n", "\n   "), ""]
+    g = card["greedy"]
+    out += [
+        "Greedy (temperature 0) from "
+        + json.dumps(g["prompt"], ensure_ascii=False)
+        + f", {g['max_new_tokens']} tokens (checked by `tests/test_shipped.py`):",
+        "",
+        "    " + (g["prompt"] + g["text"]).replace("\n", "\n    "),
+        "",
+    ]
+    if card.get("notes"):
+        out += ["## Limitations and notes", "", card["notes"].strip(), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""`include` corpora (the union of other corpora) and `header` lines made from metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from textgen.data import prepare
+from textgen.data.fetch import fetch, is_fetched
+from textgen.data.manifest import resolve
+from textgen.errors import CorpusError
+
+
+def _lyrics(dir_, name, artist, kit, seed):
+    docs = kit.filler_docs(40, seed=seed, lines=3)
+    (dir_ / name).mkdir(parents=True)
+    kit.write_text_corpus(dir_ / name / "songs.txt", docs)
+    kit.write_manifest(
+        dir_ / name,
+        f"""
+name = "{name}"
+[source]
+type = "local"
+files = [{{ path = "songs.txt", meta = {{ artist = "{artist}" }} }}]
+[read]
+format = "stanzas"
+kind = "lyrics"
+""",
+    )
+    return docs
+
+
+def _include(dir_, kit, extra=""):
+    return kit.write_manifest(
+        dir_ / "both",
+        f"""
+name = "both"
+[source]
+type = "include"
+corpora = ["../a", "../b"]
+[read]
+format = "include"
+kind = "lyrics"
+{extra}
+""",
+    )
+
+
+def test_include_unites_corpora_with_an_artist_header(tmp_path, kit):
+    a = _lyrics(tmp_path, "a", "甲", kit, 1)
+    b = _lyrics(tmp_path, "b", "乙", kit, 2)
+    pc = prepare(_include(tmp_path, kit, 'header = "{artist}"'), progress=False)
+    docs = [d for s in ("train", "val", "test") for d in pc.documents(s)]
+    assert len(docs) == len(a) + len(b) == 80
+    firsts = [d.split("\n")[0] for d in docs]
+    assert firsts.count("甲") == 40 and firsts.count("乙") == 40
+    assert {"\n".join(d) for d in a + b} == {d.split("\n", 1)[1] for d in docs}
+    assert pc.summary["metadata"]["artist"] == {"甲": 40, "乙": 40}
+    assert set(pc.summary["files"]) == {"a", "b"}
+    src = resolve(tmp_path / "both")
+    assert is_fetched(src.manifest) and len(fetch(src, progress=False).files) == 2
+
+
+def test_include_without_header_and_header_on_a_plain_corpus(tmp_path, kit):
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    _lyrics(tmp_path, "b", "乙", kit, 2)
+    pc = prepare(_include(tmp_path, kit), progress=False)
+    assert not any(d.startswith(("甲", "乙")) for d in pc.documents("train"))
+    toml = tmp_path / "a" / "corpus.toml"
+    toml.write_text(toml.read_text().replace('kind = "lyrics"', 'kind = "lyrics"\nheader = "《{artist}》"'))
+    docs = prepare(tmp_path / "a", progress=False).documents("train")
+    assert docs and all(d.startswith("《甲》\n") for d in docs)
+
+
+@pytest.mark.parametrize(
+    "source, read, message",
+    [
+        ('type = "include"', 'format = "stanzas"', "needs source.corpora and read.format 'include'"),
+        ('type = "include"\ncorpora = []', 'format = "include"', "needs source.corpora"),
+        ('type = "local"', 'format = "include"', "needs source.corpora"),
+        ('type = "include"\ncorpora = ["../a"]', 'format = "include"\nheader = "artist"', "read.header"),
+    ],
+)
+def test_bad_include_manifests_name_the_field(tmp_path, kit, source, read, message):
+    kit.write_manifest(tmp_path / "x", f'name = "x"\n[source]\n{source}\n[read]\n{read}\n')
+    with pytest.raises(CorpusError, match=message):
+        resolve(tmp_path / "x")
+
+
+def test_nested_include_is_refused(tmp_path, kit):
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    _lyrics(tmp_path, "b", "乙", kit, 2)
+    _include(tmp_path, kit)
+    kit.write_manifest(
+        tmp_path / "outer",
+        'name = "outer"\n[source]\ntype = "include"\ncorpora = ["../both"]\n[read]\nformat = "include"\n',
+    )
+    with pytest.raises(CorpusError, match="itself an include"):
+        prepare(tmp_path / "outer", progress=False)
