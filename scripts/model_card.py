@@ -83,10 +83,7 @@ def showcase(kind: str) -> list[tuple[str, SamplingParams, int]]:
             "清平乐",
             "虞美人",
         ]
-        return [
-            (f"{t}\n", SamplingParams(max_new_tokens=160, stop=("\n\n",), **c), i + 1)
-            for i, t in enumerate(tunes)
-        ]
+        return [(f"{t}\n", SamplingParams(max_new_tokens=160, **c), i + 1) for i, t in enumerate(tunes)]
     artists = ["汪峰", "周杰伦", "林俊杰", "陈奕迅", "许嵩", "邓紫棋", "任然", "汪峰", "周杰伦", "陈奕迅"]
     return [(f"{a}\n", SamplingParams(max_new_tokens=100, **c), i + 1) for i, a in enumerate(artists)]
 

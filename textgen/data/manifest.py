@@ -96,6 +96,12 @@ class Manifest:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d.pop("path")
+        # Fields added later are left out while unused, so older manifests keep their hash (and
+        # checkpoints trained on them still find their prepared corpus).
+        if not d["source"]["corpora"]:
+            del d["source"]["corpora"]
+        if not d["read"]["header"]:
+            del d["read"]["header"]
         return d
 
     def sha256(self) -> str:

@@ -283,6 +283,16 @@ def prepare(
     return load_prepared(out)
 
 
+def _same_manifest(recorded: dict, current: dict) -> bool:
+    """Whether a manifest recorded in a checkpoint is the current one, ignoring optional fields the
+    recording spelled out empty (source.corpora, read.header) and the current one leaves out."""
+    r = json.loads(json.dumps(recorded))
+    for table, key in (("source", "corpora"), ("read", "header")):
+        if isinstance(r.get(table), dict) and not r[table].get(key, 1):
+            del r[table][key]
+    return r == current
+
+
 def prepare_recorded(
     corpus: dict, *, mirror: str | Path | None = None, progress: bool = False
 ) -> PreparedCorpus:
@@ -293,7 +303,7 @@ def prepare_recorded(
         return load_prepared(path)
     name = corpus.get("name", "")
     m = resolve(name).manifest if name else None
-    if m is None or m.sha256() != corpus.get("manifest_sha256"):
+    if m is None or not _same_manifest(corpus.get("manifest") or {}, m.to_dict()):
         raise CorpusError(
             f"the model's corpus {name or '?'!r} is not on this machine ({path}) and no unchanged "
             "manifest of that name is shipped: evaluate with --text-file"

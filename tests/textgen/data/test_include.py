@@ -96,3 +96,31 @@ def test_nested_include_is_refused(tmp_path, kit):
     )
     with pytest.raises(CorpusError, match="itself an include"):
         prepare(tmp_path / "outer", progress=False)
+
+
+def test_a_checkpoints_corpus_is_prepared_again_when_missing(tmp_path, kit, monkeypatch):
+    import json
+    import shutil
+
+    from textgen.data.prepare import prepare_recorded
+    from textgen.train.data import TrainData
+
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    _lyrics(tmp_path, "b", "乙", kit, 2)
+    _include(tmp_path, kit, 'header = "{artist}"')
+    proj = tmp_path / "proj"
+    for name in ("a", "b", "both"):
+        shutil.copytree(tmp_path / name, proj / "corpora" / name)
+    monkeypatch.chdir(proj)  # corpus names resolve in ./corpora
+    pc = prepare("both", progress=False)
+    recorded = json.loads(json.dumps(TrainData.from_prepared(pc).describe()))  # as a checkpoint keeps it
+    assert prepare_recorded(recorded).dir == pc.dir
+    shutil.rmtree(pc.dir)  # another machine: not prepared there
+    again = prepare_recorded(recorded)
+    assert again.tokenizer.to_json() == pc.tokenizer.to_json()
+    assert again.documents("test") == pc.documents("test")
+    toml = proj / "corpora" / "both" / "corpus.toml"
+    toml.write_text(toml.read_text().replace("{artist}", "《{artist}》"))
+    shutil.rmtree(again.dir)
+    with pytest.raises(CorpusError, match="no unchanged manifest"):
+        prepare_recorded(recorded)
