@@ -7,8 +7,9 @@
     result = train(data, model_cfg, train_cfg)      # {"step", "best", "test", "run_dir", ...}
 
 Modules: config (TrainConfig, presets), loader (stream batches), schedule (learning rate),
-trainer (the loop), evaluate (bits per character), runlog (metrics.jsonl, loss.png),
-state (last.state.pt), distributed (torchrun set-up).
+trainer (the loop), checkpointing (saving and resuming a run), validation (val/test during a run),
+progress (what a run prints), evaluate (bits per character), runlog (metrics.jsonl, loss.png),
+state (last.state.pt), device (--device), distributed (torchrun set-up).
 """
 
 from textgen.train.config import PRESETS, TrainConfig, resolve_config

@@ -5,16 +5,14 @@ checkpoints and exact resume.
     result = train(data, model_cfg, train_cfg, resume="runs/tang")
 
 A run directory gets best.safetensors / last.safetensors (textgen.checkpoint), meta.json,
-metrics.jsonl, loss.png and last.state.pt (the resume state). Only rank 0 writes.
+metrics.jsonl, loss.png and last.state.pt (the resume state). Only rank 0 writes. Saving and
+resuming are in checkpointing, evaluation during the run in validation, what it prints in progress.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,18 +23,19 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from textgen.checkpoint import save_checkpoint
-from textgen.errors import CheckpointError, ConfigError, TextgenError
+from textgen.errors import ConfigError, TextgenError
 from textgen.model import RNNLM, ModelConfig, detach_hidden
-from textgen.paths import atomic_write_text
-from textgen.train import distributed
+from textgen.train import checkpointing, distributed
+from textgen.train.checkpointing import check_writable
 from textgen.train.config import TrainConfig
 from textgen.train.data import TrainData
+from textgen.train.device import resolve_device
 from textgen.train.evaluate import Score, autocast_for, score_ids
 from textgen.train.loader import StreamLoader
-from textgen.train.runlog import MetricsLog, plot_runs
+from textgen.train.progress import TrainWindow, print_estimate, print_start, progress_bar
+from textgen.train.runlog import MetricsLog
 from textgen.train.schedule import LRSchedule
-from textgen.train.state import STATE_FILE, check_same_corpus, read_state, write_state
+from textgen.train.validation import score_test, validate_and_save
 
 
 class TrainingError(TextgenError):
@@ -52,49 +51,6 @@ class _LossStep(nn.Module):
 
     def forward(self, x, y, hidden):
         return self.model.loss(x, y, hidden)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available here")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("--device mps: Apple MPS is not available here")
-    return torch.device(name)
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def check_writable(run_dir: Path) -> None:
-    """Fail before training, not after an hour, if the run directory cannot be written."""
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as e:
-        raise TextgenError(f"{run_dir}: cannot write the run directory ({e.strerror or e})") from e
-
-
-def _fmt_minutes(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class Trainer:
@@ -123,15 +79,7 @@ class Trainer:
         self.run_dir = Path(resume or cfg.out or Path("runs") / data.name)
         self.corpus = data.describe()
 
-        state = None
-        if resume:
-            state = read_state(self.run_dir)
-            check_same_corpus(state, self.corpus, self.run_dir)
-            if state["model_config"] != model_cfg.to_dict():
-                raise CheckpointError(
-                    f"{self.run_dir}: the model options differ from the run being resumed "
-                    f"(saved {state['model_config']})"
-                )
+        state = checkpointing.read_resume_state(self.run_dir, self.corpus, model_cfg) if resume else None
         if model_cfg.vocab_size != data.tokenizer.vocab_size:
             raise ConfigError(
                 f"model vocab_size {model_cfg.vocab_size} != tokenizer vocabulary {data.tokenizer.vocab_size}"
@@ -139,15 +87,8 @@ class Trainer:
         for split in ("train", "val"):
             if split not in data.splits or len(data.splits[split]) < 3:
                 raise TextgenError(f"corpus {data.name!r} has no usable {split} split")
-        if (
-            not resume
-            and not overwrite
-            and any((self.run_dir / f).exists() for f in (STATE_FILE, "last.safetensors"))
-        ):
-            raise TextgenError(
-                f"{self.run_dir} already holds a run; continue it with --resume {self.run_dir}, "
-                f"choose another --out, or pass --overwrite"
-            )
+        if not resume and not overwrite:
+            checkpointing.check_no_run(self.run_dir)
         if self.main:
             check_writable(self.run_dir)
 
@@ -185,111 +126,17 @@ class Trainer:
         self.bad_evals = 0
         self.chars_seen = 0.0
         self.stop_reason = ""
-        self._last_plot = -math.inf
+        self.last_plot = -math.inf  # when loss.png was last drawn (time.monotonic)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         if state is not None:
-            self._load_state(state)
+            checkpointing.restore_state(self, state)
         elif self.main and overwrite:
-            for f in ("metrics.jsonl", "best.safetensors", STATE_FILE):
-                (self.run_dir / f).unlink(missing_ok=True)
-
-    # ---------------------------------------------------------------- state
-    def _state(self) -> dict:
-        hidden = self.hidden
-        if hidden is not None:
-            hidden = tuple(hidden) if isinstance(hidden, tuple) else (hidden,)
-            hidden = [self.dist.gather_rows(h.float()).cpu() for h in hidden]
-        rng = {"cpu": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
-        rngs = self.dist.gather_objects(rng)
-        return {
-            "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.opt.state_dict(),
-            "schedule": self.sched.state_dict(),
-            "loader": self.loader.state_dict(),
-            "hidden": hidden,
-            "rng": rngs,
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "chars_seen": self.chars_seen,
-            "best_val": self.best_val,
-            "best_metrics": self.best_metrics,
-            "bad_evals": self.bad_evals,
-            "world_size": self.dist.world_size,
-            "model_config": self.model_cfg.to_dict(),
-            "train_config": self.cfg.to_dict(),
-            "corpus": self.corpus,
-        }
-
-    def _load_state(self, s: dict) -> None:
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["optimizer"])
-        self.sched.load_state_dict(s["schedule"])
-        self.loader.load_state_dict(s["loader"])
-        self.step, self.elapsed = int(s["step"]), float(s["elapsed"])
-        self.chars_seen, self.best_val = float(s["chars_seen"]), float(s["best_val"])
-        self.best_metrics, self.bad_evals = dict(s["best_metrics"]), int(s["bad_evals"])
-        if s["hidden"] is not None:
-            per = self.cfg.batch_size // self.dist.world_size
-            rows = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
-            hs = [h[:, rows].to(self.device) for h in s["hidden"]]
-            self.hidden = tuple(hs) if self.model_cfg.cell == "lstm" else hs[0]
-        rngs = s["rng"]
-        if len(rngs) == self.dist.world_size:  # same layout: every rank continues its own stream
-            torch.set_rng_state(rngs[self.dist.rank]["cpu"])
-            if self.device.type == "cuda" and "cuda" in rngs[self.dist.rank]:
-                torch.cuda.set_rng_state(rngs[self.dist.rank]["cuda"], self.device)
-        if self.main:
-            self.metrics.truncate_after(self.step)
+            checkpointing.clear_run(self.run_dir)
 
     # ---------------------------------------------------------------- output
     def log(self, msg: str) -> None:
         if self.main and not self.quiet:
             tqdm.write(msg, file=sys.stderr)
-
-    def _meta(self, metrics: dict) -> dict:
-        return {
-            "corpus": self.corpus,
-            "train_config": self.cfg.to_dict(),
-            "metrics": metrics,
-            "best": self.best_metrics,
-            "step": self.step,
-            "epoch": round(self.loader.progress, 4),
-            "chars_seen": self.chars_seen,
-            "elapsed_s": round(self.elapsed, 1),
-            "params": self.model.num_params(),
-            "git_commit": git_commit(),
-            "world_size": self.dist.world_size,
-            "device": self.device.type,
-        }
-
-    def _save(self, metrics: dict, best: bool, final: bool = False) -> None:
-        """last (+ best) checkpoint, meta.json, resume state, picture. Rank 0 only, but every rank
-        takes part in gathering the state."""
-        state = self._state()
-        if not self.main:
-            return
-        meta = self._meta(metrics)
-        tok = self.data.tokenizer
-        try:
-            if best:
-                save_checkpoint(self.run_dir / "best.safetensors", self.model, tok, meta)
-            save_checkpoint(self.run_dir / "last.safetensors", self.model, tok, meta)
-            atomic_write_text(self.run_dir / "meta.json", _json(meta))
-            write_state(self.run_dir, state)
-        except OSError as e:
-            raise TextgenError(f"{self.run_dir}: cannot write checkpoint ({e.strerror or e})") from e
-        # Redraw at most once a minute: drawing costs about half a second.
-        if final or time.monotonic() - self._last_plot > 60:
-            self._plot()
-
-    def _plot(self) -> None:
-        self._last_plot = time.monotonic()
-        try:
-            plot_runs([self.run_dir], self.run_dir / "loss.png", labels=[self.data.name])
-        except (OSError, ValueError) as e:  # a picture is not worth stopping a run for
-            self.log(f"warning: could not draw loss.png ({e})")
 
     # ---------------------------------------------------------------- eval
     def evaluate(self, split: str, max_tokens: int) -> Score:
@@ -301,31 +148,6 @@ class Trainer:
             seq_len=256,
             max_tokens=max_tokens,
         )
-
-    def _eval_and_save(self) -> None:
-        s = self.evaluate("val", self.cfg.eval_tokens)
-        event = {
-            "kind": "val",
-            "step": self.step,
-            "chars_seen": self.chars_seen,
-            **s.to_dict(),
-            "elapsed": round(self.elapsed, 1),
-        }
-        best = s.loss < self.best_val
-        if best:
-            self.best_val, self.best_metrics, self.bad_evals = s.loss, event, 0
-        else:
-            self.bad_evals += 1
-        self.sched.observe(s.loss)
-        if self.main:
-            self.metrics.write(event)
-        self.log(
-            f"step {self.step}: val loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char"
-            + (" (best)" if best else f" (best {self.best_metrics.get('bpc', math.nan):.3f})")
-        )
-        self._save(event, best)
-        if self.cfg.patience and self.bad_evals >= self.cfg.patience:
-            self.stop_reason = f"early stop: no better val loss in {self.bad_evals} evaluations"
 
     # ---------------------------------------------------------------- loop
     def _budget_reached(self) -> str:
@@ -349,37 +171,12 @@ class Trainer:
         return signal.signal(signal.SIGINT, handler)
 
     def run(self) -> dict:
-        c, m = self.cfg, self.model
-        spe = self.loader.steps_per_epoch
+        c = self.cfg
         tokens_per_step = c.batch_size * c.seq_len
-        self.log(
-            f"model: {m.config.cell} {m.config.n_layer}x{m.config.hidden_size}, embedding {m.config.n_embd}, "
-            f"vocabulary {m.config.vocab_size:,}, {m.num_params() / 1e6:.2f}M parameters"
-            + (f", adaptive softmax {m.config.adaptive_cutoffs}" if m.config.adaptive_cutoffs else "")
-        )
-        self.log(
-            f"data: {self.data.name}, {len(self.data.splits['train']):,} train tokens, {spe:,} steps per epoch "
-            f"({c.batch_size} streams x {c.seq_len}); device {self.device.type}"
-            + (f" x {self.dist.world_size} processes" if self.dist.enabled else "")
-            + f"; run dir {self.run_dir}"
-        )
-        if not (self.total_steps or c.time_budget or c.patience):
-            self.log("warning: no --epochs, --max-steps, --time-budget or --patience: runs until Ctrl-C")
-        if self.step:
-            self.log(f"resuming at step {self.step} (epoch {self.loader.progress:.2f})")
-
-        bar_total = self.total_steps or (int(c.time_budget * 60) if c.time_budget else None)
-        by_time = not self.total_steps and bool(c.time_budget)
-        bar = tqdm(
-            total=bar_total,
-            initial=int(self.elapsed) if by_time else self.step,
-            unit="s" if by_time else "step",
-            disable=not self.main or self.quiet,
-            dynamic_ncols=True,
-            file=sys.stderr,
-        )
+        print_start(self)
+        bar, by_time = progress_bar(self)
         old_handler = self._install_sigint()
-        win_loss, win_n, win_tokens, win_time, win_gn = 0.0, 0, 0, 0.0, 0.0
+        window = TrainWindow()
         ema, best_ema, estimated = None, math.inf, False
         run_start = self.step
         try:
@@ -405,34 +202,15 @@ class Trainer:
                 self.step += 1
                 self.elapsed += dt
                 self.chars_seen += tokens_per_step * self.data.cpt("train")
-                win_loss, win_n, win_tokens, win_time, win_gn = (
-                    win_loss + lval,
-                    win_n + 1,
-                    win_tokens + tokens_per_step,
-                    win_time + dt,
-                    win_gn + gval,
-                )
+                window.add(lval, tokens_per_step, dt, gval)
                 bar.update(1 if not by_time else int(self.elapsed) - bar.n)
 
                 if not estimated and self.step - run_start == 10:
                     estimated = True
-                    self._print_estimate(win_time / win_n)
+                    print_estimate(self, window.time / window.n)
                 if self.step % c.log_interval == 0:
-                    mean_loss = self.dist.mean(win_loss / win_n)
-                    tps = win_tokens / max(win_time, 1e-9)
-                    event = {
-                        "kind": "train",
-                        "step": self.step,
-                        "epoch": round(self.loader.progress, 4),
-                        "chars_seen": self.chars_seen,
-                        "loss": mean_loss,
-                        "bpc": mean_loss / self.data.cpt("train") / math.log(2),
-                        "lr": lr,
-                        "grad_norm": win_gn / win_n,
-                        "tokens_per_s": tps,
-                        "chars_per_s": tps * self.data.cpt("train"),
-                        "elapsed": round(self.elapsed, 1),
-                    }
+                    mean_loss = self.dist.mean(window.loss / window.n)
+                    event = window.event(self, mean_loss, lr)
                     if self.main:
                         self.metrics.write(event)
                     bar.set_postfix(
@@ -446,9 +224,9 @@ class Trainer:
                                 f"training diverged at step {self.step}: loss {ema:.3f} is over "
                                 f"{c.divergence_factor:g}x its best ({best_ema:.3f}); lower --lr (now {c.lr:g})"
                             )
-                    win_loss, win_n, win_tokens, win_time, win_gn = 0.0, 0, 0, 0.0, 0.0
+                    window.reset()
                 if self.step % c.eval_interval == 0:
-                    self._eval_and_save()
+                    validate_and_save(self)
                 if self.on_step is not None and self.on_step(self.step, lval):
                     self.stop_reason = "interrupted"
         finally:
@@ -460,9 +238,9 @@ class Trainer:
             # Save exactly here without an extra evaluation, which would feed the plateau schedule
             # and early stopping an evaluation the uninterrupted run never made.
             if self.step % c.eval_interval != 0:
-                self._save(self.best_metrics, best=False, final=True)
+                checkpointing.save(self, self.best_metrics, best=False, final=True)
         elif self.step % c.eval_interval != 0 or self.step == run_start:
-            self._eval_and_save()  # the final state is always evaluated and saved
+            validate_and_save(self)  # the final state is always evaluated and saved
         result = {
             "step": self.step,
             "stop_reason": self.stop_reason,
@@ -475,9 +253,9 @@ class Trainer:
             self.log(f"stopped at step {self.step}; continue with --resume {self.run_dir}")
             return result
         if "test" in self.data.splits and len(self.data.splits["test"]) > 2:
-            result["test"] = self._test()  # also redraws loss.png
+            result["test"] = score_test(self)  # also redraws loss.png
         elif self.main:
-            self._plot()
+            checkpointing.plot(self)
         self.log(f"done: {self.stop_reason}; best checkpoint {self.run_dir / 'best.safetensors'}")
         return result
 
@@ -499,59 +277,6 @@ class Trainer:
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
         return lval, gval
-
-    def _test(self) -> dict:
-        """Score the test split with the best weights (then put the last ones back)."""
-        from textgen.checkpoint import load_checkpoint
-
-        if not self.main:
-            return {}
-        last = {k: v.clone() for k, v in self.model.state_dict().items()}
-        best = load_checkpoint(self.run_dir / "best.safetensors", device=self.device).model
-        self.model.load_state_dict(best.state_dict())
-        s = self.evaluate("test", 0)
-        self.model.load_state_dict(last)
-        event = {
-            "kind": "test",
-            "step": self.best_metrics.get("step", self.step),
-            "chars_seen": self.best_metrics.get("chars_seen", self.chars_seen),
-            **s.to_dict(),
-        }
-        self.metrics.write(event)
-        self.log(f"test (best checkpoint): loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char")
-        meta_path = self.run_dir / "meta.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta["test"] = event
-        atomic_write_text(meta_path, _json(meta))
-        self._plot()
-        return event
-
-    def _print_estimate(self, s_per_step: float) -> None:
-        c = self.cfg
-        cps = c.batch_size * c.seq_len * self.data.cpt("train") / s_per_step
-        # Evaluations add roughly eval_tokens / (3x the training rate) per eval_interval steps.
-        eval_tokens = c.eval_tokens or len(self.data.splits["val"])
-        eval_s = eval_tokens / (3 * c.batch_size * c.seq_len / s_per_step)
-        per_step = s_per_step + eval_s / c.eval_interval
-        remaining = []
-        if self.total_steps:
-            remaining.append((self.total_steps - self.step) * per_step)
-        if c.time_budget:
-            remaining.append(max(c.time_budget * 60 - self.elapsed, 0.0))
-        spe = self.loader.steps_per_epoch
-        if remaining:
-            left = min(remaining)
-            steps = self.step + int(left / per_step)
-            self.log(
-                f"speed: {cps:,.0f} characters/s ({s_per_step * 1000:.0f} ms/step); this run will take about "
-                f"{_fmt_minutes(left)} more: ~{steps:,} steps, ~{steps / spe:.2f} epochs"
-            )
-        else:
-            self.log(f"speed: {cps:,.0f} characters/s; one epoch takes about {_fmt_minutes(spe * per_step)}")
-
-
-def _json(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n"
 
 
 def train(data: TrainData, model_cfg: ModelConfig, cfg: TrainConfig, **kwargs) -> dict:

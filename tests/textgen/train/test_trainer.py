@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-import textgen.train.trainer as trainer_mod
+import textgen.train.checkpointing as checkpointing_mod
 from textgen.checkpoint import load_checkpoint
 from textgen.errors import CheckpointError, TextgenError
 from textgen.model import ModelConfig
@@ -137,7 +137,7 @@ def test_unwritable_run_directory_fails_before_training(toy_data, tmp_path):
 def test_disk_full_while_saving_keeps_the_earlier_checkpoints(toy_data, tmp_path, monkeypatch):
     mc, tc = _cfgs(toy_data, tmp_path / "run", max_steps=24)
     calls = {"n": 0}
-    real = trainer_mod.save_checkpoint
+    real = checkpointing_mod.save_checkpoint
 
     def flaky(path, *a, **k):
         calls["n"] += 1
@@ -145,7 +145,7 @@ def test_disk_full_while_saving_keeps_the_earlier_checkpoints(toy_data, tmp_path
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, *a, **k)
 
-    monkeypatch.setattr(trainer_mod, "save_checkpoint", flaky)
+    monkeypatch.setattr(checkpointing_mod, "save_checkpoint", flaky)
     with pytest.raises(TextgenError, match="cannot write checkpoint.*No space left"):
         train(toy_data, mc, tc, quiet=True)
     assert load_checkpoint(tmp_path / "run").meta["step"] == 8
