@@ -37,14 +37,19 @@ from textgen.sampling import Generator
 log = logging.getLogger("textgen.service")
 
 
-def load_generators(models: list[tuple[str | None, str]], device: str = "cpu") -> dict[str, Generator]:
+def load_generators(
+    models: list[tuple[str | None, str]],
+    device: str = "cpu",
+    quantize: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Generator]:
     """(NAME or None, CHECKPOINT) pairs -> generators by name (NAME, else the model's own name).
     No pairs: every shipped model (checkpoints/<NAME>/model.safetensors)."""
     if not models:
         models = [(name, str(path)) for name, path in shipped_models().items()]
     gens: dict[str, Generator] = {}
     for name, path in models:
-        gen = Generator.from_checkpoint(path, device=device)
+        gen = Generator.from_checkpoint(path, device=device, quantize=quantize, threads=threads)
         name = name or getattr(gen, "name", None) or Path(path).stem
         if name in gens:
             raise ConfigError(f"model name {name!r} given twice: name them NAME=CHECKPOINT")
@@ -69,7 +74,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gens = (
         st.generators
         if st.generators is not None
-        else await asyncio.to_thread(load_generators, parse_models(st.settings.models), st.settings.device)
+        else await asyncio.to_thread(
+            load_generators,
+            parse_models(st.settings.models),
+            st.settings.device,
+            st.settings.quantize,
+            st.settings.threads,
+        )
     )
     engines = {
         name: Engine(

@@ -19,7 +19,7 @@ def test_textgen_serve_answers_and_stops_cleanly(tiny_path, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "textgen", "serve", f"poems={tiny_path}", "--port", str(port),
-           "--max-batch-size", "8", "--log-level", "warning"]  # fmt: skip
+           "--max-batch-size", "8", "--quantize", "fp16", "--threads", "1", "--log-level", "warning"]  # fmt: skip
     log = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -41,6 +41,7 @@ def test_textgen_serve_answers_and_stops_cleanly(tiny_path, tmp_path):
             and r.json()["completions"][0]["tokens"] == 8
         )
         assert httpx.get(url + "/docs").status_code == 200
+        assert httpx.get(url + "/health").json()["models"]["poems"]["digest"].endswith("+fp16")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
@@ -57,3 +58,6 @@ def test_textgen_serve_bad_option_names_it(tiny_path, capsys):
     with pytest.raises(SystemExit):
         main(["serve", str(tiny_path), "--max-queue", "0"])
     assert capsys.readouterr().err.startswith("error: --max-queue")
+    with pytest.raises(SystemExit):
+        main(["serve", str(tiny_path), "--threads", "0"])
+    assert capsys.readouterr().err.startswith("error: --threads")

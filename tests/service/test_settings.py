@@ -46,3 +46,24 @@ def test_no_models_given_serves_the_shipped_ones(tiny_path, tmp_path, monkeypatc
     gens = load_generators([])
     assert "toy" in gens and gens["toy"].name == "toy"
     assert load_generators([("mine", "toy")])["mine"].digest == gens["toy"].digest  # a name resolves too
+
+
+def test_quantize_and_threads_reach_the_generators(tiny_path, monkeypatch):
+    import torch
+
+    from service.app import load_generators
+
+    monkeypatch.setenv("TEXTGEN_QUANTIZE", "fp16")
+    s = Settings()
+    before = torch.get_num_threads()
+    try:
+        gens = load_generators([("t", str(tiny_path))], s.device, s.quantize, 1)
+        assert gens["t"].quantize == "fp16" and gens["t"].digest.endswith("+fp16")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    exact = load_generators([("t", str(tiny_path))])["t"]
+    assert exact.digest != gens["t"].digest  # a shared cache never mixes exact and quantized text
+    monkeypatch.setenv("TEXTGEN_QUANTIZE", "int4")
+    with pytest.raises(ValueError):
+        Settings()

@@ -31,10 +31,17 @@ TEXTGEN_MAX_BATCH_SIZE, ...; see docs/serving.md). Options given here win."""
 @click.option("--max-queue", type=int, default=None, help="Rows waiting per model before 429 [256].")
 @click.option("--deadline", type=float, default=None, help="Seconds per request, queueing included [60].")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, mps ... [cpu]")
+@click.option(
+    "--quantize",
+    type=click.Choice(["fp16", "int8"]),
+    default=None,
+    help="Faster CPU steps: fp16 keeps seeded rows batch-independent, int8 is faster but not.",
+)
+@click.option("--threads", type=int, default=None, help="torch CPU threads [torch's default].")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
 def serve(models, host, port, redis_url, cache_ttl, no_cache, max_batch_size, max_queue, deadline, device,
-          log_level) -> None:  # fmt: skip
+          quantize, threads, log_level) -> None:  # fmt: skip
     """Serve checkpoints over HTTP: /generate, /v1/completions (OpenAI), /health, /metrics, /docs.
 
     Each CHECKPOINT is a shipped model's name, a run directory or a .safetensors file, optionally
@@ -52,6 +59,7 @@ def serve(models, host, port, redis_url, cache_ttl, no_cache, max_batch_size, ma
     overrides = {
         "redis_url": redis_url, "cache_ttl": cache_ttl, "max_batch_size": max_batch_size,
         "max_queue": max_queue, "deadline": deadline, "device": device, "cache": False if no_cache else None,
+        "quantize": quantize, "threads": threads,
     }  # fmt: skip
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -60,7 +68,8 @@ def serve(models, host, port, redis_url, cache_ttl, no_cache, max_batch_size, ma
         raise ConfigError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
     logging.basicConfig(format="%(levelname)s: %(message)s", level=log_level.upper())
     specs = parse_models(list(models)) if models else parse_models(settings.models)
-    gens = load_generators(specs, settings.device)  # before uvicorn: a bad checkpoint is one error line
+    # Before uvicorn: a bad checkpoint is one error line.
+    gens = load_generators(specs, settings.device, settings.quantize, settings.threads)
     for name, gen in gens.items():
         click.echo(f"loaded {name} ({gen.digest[:12]}) from {gen.checkpoint.path}", err=True)
     app = create_app(gens, settings=settings)

@@ -141,7 +141,9 @@ class Generator:
         self.fast = (self.device.type == "cpu") if fast is None else fast
         self.fast = self.fast or quantize is not None
         self._step = FastStep(self.model, quantize) if self.fast else self.model.step
-        self.digest = checkpoint.digest
+        # Identifies what produces the text: quantized weights give other text than exact ones, so a
+        # shared cache must not mix them.
+        self.digest = checkpoint.digest + (f"+{quantize}" if quantize else "")
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
         self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
