@@ -2,6 +2,7 @@
 
 textgen corpus list
 textgen corpus fetch tang
+textgen corpus prune --dry-run
 textgen corpus prepare tang --tokenizer sentencepiece --vocab-size 8000
 textgen corpus prepare my_lyrics.txt
 textgen corpus stats tang --json
@@ -125,6 +126,25 @@ def stats(source, tokenizer, vocab_size, min_freq, model_type, mirror, as_json) 
         click.echo(json.dumps(pc.summary, ensure_ascii=False, indent=2))
         return
     click.echo(format_stats(pc.summary, pc.dir))
+
+
+@corpus.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option(
+    "--keep", type=int, default=1, show_default=True, help="Newest prepared copies kept per tokenizer."
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def prune(names, keep, dry_run) -> None:
+    """Delete older prepared copies of corpora (all, or the NAMEs), keeping the newest per tokenizer.
+
+    Prepared copies pile up as manifests or options change; downloads are kept."""
+    from textgen.data.prepare import prune_prepared
+
+    gone = prune_prepared(list(names) or None, keep=keep, dry_run=dry_run)
+    for d, size in gone:
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {d} ({size / 2**20:.1f} MiB)")
+    total = sum(size for _, size in gone) / 2**20
+    click.echo(f"{len(gone)} prepared copies, {total:.1f} MiB{' (dry run)' if dry_run else ''}", err=True)
 
 
 def format_stats(s: dict, where: Path) -> str:

@@ -311,3 +311,35 @@ def prepare_recorded(
     kind = corpus.get("tokenizer", "char")
     vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
     return prepare(name, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror)
+
+
+def prune_prepared(
+    names: list[str] | None = None, keep: int = 1, dry_run: bool = False
+) -> list[tuple[Path, int]]:
+    """Delete all but the `keep` newest prepared dirs of each corpus name and tokenizer kind (older
+    versions left behind by manifest or option changes). Returns (dir, bytes) of what went (or
+    would go, with dry_run). A checkpoint whose corpus went prepares it again when it needs it."""
+    if keep < 1:
+        raise ConfigError(f"--keep must be at least 1, got {keep}")
+    home = prepared_home()
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for p in sorted(home.iterdir()) if home.is_dir() else []:
+        if not is_prepared_dir(p):
+            continue
+        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+        name, kind = summary.get("name", ""), summary.get("tokenizer", {}).get("kind", "")
+        if names and name not in names:
+            continue
+        groups.setdefault((name, kind), []).append(p)
+    gone = []
+    for dirs in groups.values():
+        dirs.sort(key=lambda d: (d / "summary.json").stat().st_mtime, reverse=True)
+        for d in dirs[keep:]:
+            size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+            if not dry_run:
+                # Renamed first so that a half-deleted dir never looks prepared.
+                trash = d.with_name(f".{d.name}.pruned-{os.getpid()}")
+                os.replace(d, trash)
+                shutil.rmtree(trash, ignore_errors=True)
+            gone.append((d, size))
+    return gone

@@ -119,3 +119,23 @@ def test_bad_options(capsys, text_corpus, args, pattern):
     code, _, err = run(capsys, "prepare", str(text_corpus), *args)
     assert_one_line_error(code, err, pattern)
     assert nothing_written()
+
+
+def test_corpus_prune_cli_lists_then_deletes(text_corpus, capsys):
+    import os
+
+    from textgen.cli import main
+    from textgen.data import prepare
+
+    old = prepare(text_corpus, progress=False)
+    prepare(text_corpus, min_freq=2, progress=False)
+    os.utime(old.dir / "summary.json", (1, 1))
+    for argv, word in (
+        (["corpus", "prune", "--dry-run"], "would delete"),
+        (["corpus", "prune", "poems"], "deleted"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+            raise SystemExit(0)
+        assert e.value.code == 0 and f"{word} {old.dir}" in capsys.readouterr().out
+    assert not old.dir.exists()

@@ -9,7 +9,7 @@ from textgen.data import load_prepared, prepare
 from textgen.data.manifest import SplitSpec
 from textgen.data.prepare import prepared_home
 from textgen.data.split import assign
-from textgen.errors import CorpusError
+from textgen.errors import ConfigError, CorpusError
 
 
 def test_prepare_plain_text(text_corpus):
@@ -123,3 +123,22 @@ def test_prepare_sentencepiece(text_corpus, model_type):
         assert s["chars"][split] == sum(len(d) + 1 for d in pc.documents(split))
     char = prepare(text_corpus, progress=False)
     assert char.dir != pc.dir and char.summary["chars"] == s["chars"]
+
+
+def test_prune_keeps_the_newest_prepared_copy_per_tokenizer(text_corpus, tmp_path, kit):
+    import os
+
+    from textgen.data.prepare import prune_prepared
+
+    old = prepare(text_corpus, progress=False)
+    new = prepare(text_corpus, min_freq=2, progress=False)
+    os.utime(old.dir / "summary.json", (1, 1))  # make the age explicit
+    other = prepare(kit.write_text_corpus(tmp_path / "other.txt", kit.filler_docs(30)), progress=False)
+    assert [d for d, _ in prune_prepared(dry_run=True)] == [old.dir] and old.dir.is_dir()
+    assert prune_prepared(["other"]) == []
+    gone = prune_prepared()
+    assert [d for d, _ in gone] == [old.dir] and gone[0][1] > 0
+    assert not old.dir.exists() and new.dir.is_dir() and other.dir.is_dir()
+    assert not [p for p in prepared_home().iterdir() if p.name.startswith(".")]
+    with pytest.raises(ConfigError, match="--keep"):
+        prune_prepared(keep=0)
