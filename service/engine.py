@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,8 @@ class Engine:
         self._waiting: collections.deque[Row] = collections.deque()
         self._running: dict[int, Row] = {}  # id(seq) -> row (sequences need not be hashable)
         self._to_remove: list[Row] = []
+        # When rows finished lately (monotonic seconds): the rate behind 429's Retry-After.
+        self._finished: collections.deque[float] = collections.deque(maxlen=512)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         # One thread per model: the batch is only ever touched from it, so it needs no lock.
@@ -145,13 +148,24 @@ class Engine:
 
     def submit(self, seqs: list[Any], deadline: float, stream: bool = True) -> Job:
         """Queue new rows; QueueFull when the waiting rows would exceed max_queue."""
-        if len(self._waiting) + len(seqs) > self.max_queue:
-            raise QueueFull(self.name, retry_after=1)
+        excess = len(self._waiting) + len(seqs) - self.max_queue
+        if excess > 0:
+            raise QueueFull(self.name, retry_after=self.retry_after(excess))
         job = Job(self, seqs, deadline, stream)
         self._waiting.extend(job.rows)
         self.metrics.queue_depth.labels(model=self.name).set(len(self._waiting))
         self._wake.set()
         return job
+
+    def retry_after(self, rows: int, window: float = 30.0) -> int:
+        """Seconds until about `rows` more rows have left the queue, at the rate rows finished over
+        the last `window` seconds (each finish lets a waiting row in); 1 to 60."""
+        now = time.monotonic()
+        recent = [t for t in self._finished if now - t <= window]
+        if len(recent) < 2:
+            return 1 if not self._running else 5
+        rate = len(recent) / max(now - recent[0], 1e-3)
+        return max(1, min(60, math.ceil(rows / rate)))
 
     def _on_cancel(self, job: Job, reason: str) -> None:
         self.metrics.cancelled.labels(model=self.name, reason=reason).inc(job._open)
@@ -224,6 +238,7 @@ class Engine:
                 row.job.put(Piece(row.index, text))
             if seq.finished:
                 del self._running[id(seq)]
+                self._finished.append(time.monotonic())
                 row.job.put(Finish(row.index, seq.completion()))
         self.metrics.running.labels(model=self.name).set(len(self._running))
 

@@ -27,6 +27,7 @@ MAX_ACROSTIC_CHARS = 16
 MAX_FORM_CHARS = 64
 MAX_SEED = 2**53 - 1  # exact in every JSON client (JavaScript numbers included)
 MAX_MODEL_NAME = 128
+MAX_TIMEOUT = 3600.0  # seconds; the server's own deadline (TEXTGEN_DEADLINE) caps it further
 
 
 def _stop_list(v: object) -> object:
@@ -96,6 +97,10 @@ class GenerateRequest(SamplingFields):
         None, max_length=MAX_MODEL_NAME, description="optional when one model is loaded"
     )
     max_new_tokens: int = Field(200, ge=1, le=MAX_NEW_TOKENS)
+    timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT,
+        description="seconds this request may take, queueing included (then 504); at most the server's deadline",
+    )  # fmt: skip
 
 
 class CompletionOut(BaseModel):

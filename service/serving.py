@@ -82,7 +82,7 @@ class Serving:
         return self.engines[model]
 
     async def start(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
-                    seed: int | None, stream: bool = False) -> Plan:  # fmt: skip
+                    seed: int | None, stream: bool = False, timeout: float | None = None) -> Plan:  # fmt: skip
         """Check the request, look it up in the cache and, on a miss, queue its rows. Every error a
         client can cause (ConfigError, TokenizerError, ModelNotFound, QueueFull) is raised here,
         before any response or stream starts."""
@@ -100,7 +100,8 @@ class Serving:
         seqs = [
             gen.new_sequence(p, params, seed + i * n + j) for i, p in enumerate(prompts) for j in range(n)
         ]
-        return Plan(engine, seed, key, prompt_tokens, job=engine.submit(seqs, self.deadline, stream))
+        deadline = min(timeout, self.deadline) if timeout else self.deadline
+        return Plan(engine, seed, key, prompt_tokens, job=engine.submit(seqs, deadline, stream))
 
     async def lookup(self, key: str | None, model: str, prompt_tokens: int) -> Result | None:
         """The stored result under `key`, or None (miss, not cacheable, or cache failing)."""

@@ -71,7 +71,9 @@ async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
 
 async def _generate(req: GenerateRequest, request: Request, serving: Serving, stream: bool) -> Response:
     params = req.sampling_params(req.max_new_tokens)
-    plan = await serving.start(req.model, [req.prompt], params, n=req.n, seed=req.seed, stream=stream)
+    plan = await serving.start(
+        req.model, [req.prompt], params, n=req.n, seed=req.seed, stream=stream, timeout=req.timeout
+    )
     if stream:
         events = sse_events(serving, plan)
         return SSEResponse(events, on_close=plan.cancel)

@@ -161,7 +161,8 @@ def test_full_queue_is_429_with_retry_after_and_deadline_is_504(slow_live):
     threads[1].start()
     wait_for(lambda: engine.queued == 1)
     r = httpx.post(server.url + "/generate", json=long)
-    assert r.status_code == 429 and r.headers["retry-after"] == "1" and r.json()["type"] == "overloaded"
+    # No row has finished yet, so there is no rate to estimate from: a cautious 5 s.
+    assert r.status_code == 429 and r.headers["retry-after"] == "5" and r.json()["type"] == "overloaded"
     r = httpx.post(server.url + "/generate/stream", json=long)  # refused before any event is sent
     assert r.status_code == 429 and r.headers["content-type"].startswith("application/json")
     for t in threads:
@@ -170,3 +171,29 @@ def test_full_queue_is_429_with_retry_after_and_deadline_is_504(slow_live):
     assert results["running"].status_code == 504 and results["running"].json()["type"] == "timeout"
     assert results["queued"].status_code == 504
     wait_for(lambda: engine.running == 0 and engine.queued == 0)
+
+
+def test_a_request_sets_its_own_shorter_deadline(slow_live):
+    server, engine = slow_live
+    t = time.monotonic()
+    r = httpx.post(server.url + "/generate", json={"prompt": "春", "max_new_tokens": 1000, "timeout": 0.5})
+    assert r.status_code == 504 and r.json()["type"] == "timeout" and time.monotonic() - t < 3
+    wait_for(lambda: engine.running == 0)
+    for bad in (0, -1, 3601, "soon"):
+        r = httpx.post(server.url + "/generate", json={"prompt": "春", "timeout": bad})
+        assert r.status_code == 422 and "timeout" in r.text
+
+
+def test_retry_after_follows_the_rate_rows_finish_at(tiny):
+    from service.engine import Engine
+
+    engine = Engine("tiny", tiny, max_queue=4)
+    assert engine.retry_after(10) == 1  # idle: nothing to wait for
+    now = time.monotonic()
+    engine._finished.extend([now - 10 + i for i in range(10)])  # ~1 row per second lately
+    assert engine.retry_after(4) in (4, 5)
+    assert engine.retry_after(1000) == 60  # capped
+    engine._finished.clear()
+    engine._finished.extend([now - 1 + i / 100 for i in range(100)])  # ~100 rows per second
+    assert engine.retry_after(4) == 1
+    engine._executor.shutdown()
