@@ -32,12 +32,37 @@ from textgen.poetry.forms import resolve_form
 from textgen.sampling.constraints import PoemConstraint, VocabIndex
 from textgen.sampling.fast import QUANTIZE, FastStep
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
-from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
+from textgen.sampling.processors import (
+    apply_allowed,
+    apply_repetition_penalty,
+    sample_next_token,
+    sampling_flags,
+)
 from textgen.sampling.sequence import Sequence
 
 log = logging.getLogger("textgen.sampling")
 MAX_SEED = 2**63 - 1
 ON_UNKNOWN = ("error", "skip")
+
+
+class SamplingPlan:
+    """What choose() needs to know about a batch's rows that only changes when rows join or leave:
+    their settings as tensors and which rows need penalties or masks (built once, not every step)."""
+
+    def __init__(self, seqs: list[Sequence], device: torch.device):
+        ps = [s.params for s in seqs]
+        self.temperature = torch.tensor([p.temperature for p in ps], device=device)
+        self.top_k = torch.tensor([p.top_k for p in ps], device=device)
+        self.top_p = torch.tensor([p.top_p for p in ps], device=device)
+        self.flags = sampling_flags(ps)
+        self.sampled = [p.temperature > 0 for p in ps]
+        self.pen = [r for r, s in enumerate(seqs) if s.presence is not None]
+        self.pen_rows = torch.tensor(self.pen, device=device)
+        self.penalty = torch.tensor([ps[r].repetition_penalty for r in self.pen], device=device)
+        self.masked = [
+            r for r, s in enumerate(seqs) if s.constraint is not None or s.params.no_repeat_ngram_size
+        ]
+        self.masked_rows = torch.tensor(self.masked, device=device)
 
 
 class Batch:
@@ -48,6 +73,7 @@ class Batch:
         self.seqs: list[Sequence] = []
         self.inputs: list[int] = []  # each row's next input token
         self.hidden = None
+        self.plan: SamplingPlan | None = None  # the rows' settings as tensors; rebuilt when rows change
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -65,6 +91,7 @@ class Batch:
         self.hidden = hidden if not self.seqs else cat_rows([self.hidden, hidden])
         self.seqs.append(seq)
         self.inputs.append(ids[-1])
+        self.plan = None
         seq.in_batch = True
 
     def remove(self, seq: Sequence) -> None:
@@ -88,7 +115,9 @@ class Batch:
                     [r for r, f in enumerate(forced) if not f], dtype=torch.long, device=gen.device
                 )
             logits, self.hidden = gen.forward_step(idx, self.hidden, rows)
-            tokens = gen.choose(logits, self.seqs).tolist()
+            if self.plan is None:
+                self.plan = SamplingPlan(self.seqs, gen.device)
+            tokens = gen.choose(logits, self.seqs, self.plan).tolist()
         events, keep = [], []
         for r, (seq, tok) in enumerate(zip(self.seqs, tokens, strict=True)):
             events.append((seq, seq.accept(tok, gen.tokenizer.eos_id)))
@@ -102,6 +131,7 @@ class Batch:
         return events
 
     def _keep(self, rows: list[int]) -> None:
+        self.plan = None
         self.seqs = [self.seqs[r] for r in rows]
         self.inputs = [self.inputs[r] for r in rows]
         if rows:
@@ -233,27 +263,33 @@ class Generator:
             batch.step()
         return [s.completion() for s in seqs]
 
-    def choose(self, logits: torch.Tensor, seqs: list[Sequence]) -> torch.Tensor:
-        """Apply every row's processors and constraints to (B, V) logits and draw one token per row."""
+    def choose(
+        self, logits: torch.Tensor, seqs: list[Sequence], plan: SamplingPlan | None = None
+    ) -> torch.Tensor:
+        """Apply every row's processors and constraints to (B, V) logits and draw one token per row.
+        `plan`: the rows' SamplingPlan when the caller keeps one (Batch does), else built here."""
+        plan = plan or SamplingPlan(seqs, logits.device)
         logits = logits.float()
         logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit <unk>: it decodes to U+FFFD
-        dev = logits.device
-        pen = [r for r, s in enumerate(seqs) if s.presence is not None]
-        if pen:
-            presence = torch.stack([seqs[r].presence for r in pen])
-            penalty = torch.tensor([seqs[r].params.repetition_penalty for r in pen], device=dev)
-            apply_repetition_penalty(logits, torch.tensor(pen, device=dev), presence, penalty)
-        masked = [r for r, s in enumerate(seqs) if s.constraint is not None or s.params.no_repeat_ngram_size]
-        if masked:
-            allowed = torch.stack([self._allowed(seqs[r]) for r in masked])
-            apply_allowed(logits, torch.tensor(masked, device=dev), allowed)
-        ps = [s.params for s in seqs]
-        temperature = torch.tensor([p.temperature for p in ps], device=dev)
-        top_k = torch.tensor([p.top_k for p in ps], device=dev)
-        top_p = torch.tensor([p.top_p for p in ps], device=dev)
+        if plan.pen:
+            presence = torch.stack([seqs[r].presence for r in plan.pen])
+            apply_repetition_penalty(logits, plan.pen_rows, presence, plan.penalty)
+        if plan.masked:
+            allowed = torch.stack([self._allowed(seqs[r]) for r in plan.masked])
+            apply_allowed(logits, plan.masked_rows, allowed)
         # One uniform per generated token per sampling row, from the row's own generator.
-        u = [float(torch.rand((), generator=s.rng)) if s.params.temperature > 0 else 0.0 for s in seqs]
-        return sample_next_token(logits, torch.tensor(u, device=dev), temperature, top_k, top_p)
+        u = [
+            float(torch.rand((), generator=s.rng)) if sampled else 0.0
+            for s, sampled in zip(seqs, plan.sampled, strict=True)
+        ]
+        return sample_next_token(
+            logits,
+            torch.tensor(u, device=logits.device),
+            plan.temperature,
+            plan.top_k,
+            plan.top_p,
+            plan.flags,
+        )
 
     def _allowed(self, seq: Sequence) -> torch.Tensor:
         mask = seq.constraint.allowed() if seq.constraint is not None else None

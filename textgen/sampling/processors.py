@@ -67,25 +67,49 @@ def apply_top_p(logits: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
     return torch.full_like(logits, NEG_INF).scatter(1, order, sorted_logits)
 
 
+def sampling_flags(params) -> tuple[bool, bool, bool, bool, bool]:
+    """(all rows sample, any row samples, any temperature != 1, any top-k, any top-p) of a list of
+    SamplingParams: which steps sample_next_token can skip, known without reading tensors."""
+    t = [p.temperature for p in params]
+    return (
+        all(x > 0 for x in t),
+        any(x > 0 for x in t),
+        any(x != 1 for x in t),
+        any(p.top_k > 0 for p in params),
+        any(p.top_p < 1.0 for p in params),
+    )
+
+
 def sample_next_token(
     logits: torch.Tensor,
     u: torch.Tensor,
     temperature: torch.Tensor,
     top_k: torch.Tensor,
     top_p: torch.Tensor,
+    flags: tuple[bool, bool, bool, bool, bool] | None = None,
 ) -> torch.Tensor:
     """One token per row: argmax where temperature is 0, else an inverse-CDF draw with the row's
     uniform u in [0, 1) from softmax(top_p(top_k(logits / t))). Returns (B,) int64. Work that no
-    row needs (temperature 1, top-k/top-p off, greedy) is skipped; results are the same."""
+    row needs (temperature 1, top-k/top-p off, greedy) is skipped; results are the same. `flags`
+    (see sampling_flags) saves reading the settings back from the tensors at every step."""
+    if flags is None:
+        flags = (
+            bool((temperature > 0).all()),
+            bool((temperature > 0).any()),
+            bool((temperature != 1).any()),
+            bool((top_k > 0).any()),
+            bool((top_p < 1.0).any()),
+        )
+    all_sampled, any_sampled, any_temperature, any_top_k, any_top_p = flags
     sampled_rows = temperature > 0
-    if not bool(sampled_rows.all()):
+    if not all_sampled:
         greedy = logits.argmax(dim=-1)
-        if not bool(sampled_rows.any()):
+        if not any_sampled:
             return greedy
-    x = apply_temperature(logits, temperature) if bool((temperature != 1).any()) else logits
-    if bool((top_k > 0).any()):
+    x = apply_temperature(logits, temperature) if any_temperature else logits
+    if any_top_k:
         x = apply_top_k(x, top_k)
-    if bool((top_p < 1.0).any()):
+    if any_top_p:
         x = apply_top_p(x, top_p)
     # Unnormalised weights are enough for an inverse-CDF draw: the target scales with the total.
     weights = (x - x.amax(dim=-1, keepdim=True)).exp()
@@ -96,4 +120,4 @@ def sample_next_token(
     bad = weights.gather(1, idx[:, None]).squeeze(1) <= 0
     if bool(bad.any()):
         idx = torch.where(bad, weights.argmax(dim=-1), idx)
-    return idx if bool(sampled_rows.all()) else torch.where(sampled_rows, idx, greedy)
+    return idx if all_sampled else torch.where(sampled_rows, idx, greedy)

@@ -65,3 +65,29 @@ def test_sampling_matches_the_distribution():
             sample_next_token(logits, u, torch.ones(1), torch.zeros(1, dtype=torch.long), torch.ones(1))
         ] += 1
     assert torch.allclose(counts / 4000, logits.exp()[0], atol=0.03)
+
+
+def test_flags_from_params_give_the_same_tokens_as_reading_the_tensors():
+    from textgen.sampling import SamplingParams
+    from textgen.sampling.processors import sampling_flags
+
+    torch.manual_seed(0)
+    rows = [
+        SamplingParams(temperature=0.0),
+        SamplingParams(temperature=1.0),
+        SamplingParams(temperature=0.7, top_k=3),
+        SamplingParams(temperature=1.3, top_p=0.5),
+    ]
+    for batch in (rows, rows[:1], rows[1:2], rows[2:]):
+        logits = torch.randn(len(batch), 50)
+        u = torch.rand(len(batch))
+        t = torch.tensor([p.temperature for p in batch])
+        k = torch.tensor([p.top_k for p in batch])
+        p_ = torch.tensor([p.top_p for p in batch])
+        flags = sampling_flags(batch)
+        assert flags == (bool((t > 0).all()), bool((t > 0).any()), bool((t != 1).any()),
+                         bool((k > 0).any()), bool((p_ < 1).any()))  # fmt: skip
+        assert torch.equal(
+            sample_next_token(logits.clone(), u, t, k, p_, flags),
+            sample_next_token(logits.clone(), u, t, k, p_),
+        )
