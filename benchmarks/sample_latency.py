@@ -1,7 +1,7 @@
 """Generation speed on CPU: one 五言绝句 at batch 1, and tokens/s at batch 1, 16 and 64.
 
     python benchmarks/sample_latency.py                       # reference size, random weights
-    python benchmarks/sample_latency.py --checkpoint checkpoints/tang --json
+    python benchmarks/sample_latency.py --checkpoint tang --json
 
 The reference model is a 2 x 512 LSTM (n_embd 256) over a ~9.6k-character vocabulary (about the
 simplified Tang vocabulary); random weights are enough for speed. Variants, each a Generator option:
@@ -15,7 +15,16 @@ other processes hits all variants alike (figures from a shared machine are noisy
 not machines). The fp16/int8 error is the next-token distribution difference from the exact model
 along greedy continuations (KL and largest probability difference).
 
-Measured 2026-11-23 on the shared 2-core AMD EPYC (AVX2, 32 MB L3; five agents working, load 4-7),
+Measured 2026-11-23 on the same machine while otherwise idle, after the per-batch SamplingPlan,
+`python benchmarks/sample_latency.py --repeats 3` (threads 1):
+                         baseline     native       fast         fp16         int8
+  poem ms/token          7.26         3.46         3.35         1.49         0.92
+  tokens/s batch 64      2705         2776         2602         3546         5449
+and `--threads 2 --batches 16,64 --variants fast,fp16,int8`: batch 64 3797 / 6379 / 9423 tokens/s,
+poem 3.17 / 1.09 / 0.81 ms/token. Targets met: fp16 (rows batch-independent) <= 2 ms/token on one
+thread and >= 4000 tokens/s at batch 64 on two; int8 both on one thread.
+
+Earlier, measured 2026-11-23 on the shared 2-core AMD EPYC (AVX2, 32 MB L3; five agents working, load 4-7),
 `python benchmarks/sample_latency.py --repeats 3..5` (threads 1), best repeat, range over four runs
 during the day's commits (fp16 in three):
                          baseline     native       fast         fp16         int8
@@ -29,7 +38,7 @@ the two quieter runs). Exact fp32 cannot reach 2 ms here: a step reads the 34 MB
 about 15 GB/s (a torch .sum() over 256 MB), so >= 2.3 ms.
 Two torch threads instead of one made every variant 3-10x slower on this loaded machine.
 Quantization error (random weights are near-uniform, so see also a trained model):
-  checkpoints/tang (2 x 384 LSTM, adaptive softmax, 30-min run, 8.2 bpc), 4 prompts x 48 steps:
+  a 2 x 384 Tang run (adaptive softmax, 30-min run, 8.2 bpc; not the shipped model), 4 prompts x 48 steps:
   fp16 KL mean 5e-8 (max 1e-6), max |dp| 1.4e-4, top-1 agreement 100%;
   int8 KL mean 3e-5 (max 3.4e-4), max |dp| 0.0096, top-1 agreement 100% (an earlier checkpoint
   of the same run: KL 6e-5, max |dp| 0.019, 98.4%). One int8 product on [x, h] instead of two

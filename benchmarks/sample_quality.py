@@ -1,8 +1,8 @@
 """What the constraints buy: N unconstrained vs N constrained samples of a trained model, same seeds,
 judged side by side (form compliance, rhyme rate, copy rate against the training text, distinct-2).
 
-    python benchmarks/sample_quality.py checkpoints/tang                       # 200 each, 五言绝句
-    python benchmarks/sample_quality.py checkpoints/tang --form qijue --train-file train.txt --json
+    python benchmarks/sample_quality.py tang                                   # 200 each, 五言绝句
+    python benchmarks/sample_quality.py tang --form qijue --train-file train.txt --json
 
 Columns: free (no constraint, judged against the form it happens to have), form (the form only),
 form+rhyme, form+rhyme+acrostic (a 藏头诗 on a fixed four-character head) and form+rhyme+tones

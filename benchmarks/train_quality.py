@@ -6,7 +6,7 @@ best checkpoint). Peer at the same 10-minute CPU budget (word_language_model, 2 
 lr 2e-3, traditional Tang): 8.60 bits per character; unigram frequencies alone: 9.73.
 
     python benchmarks/train_quality.py --minutes 10
-    python benchmarks/train_quality.py --minutes 60 --preset base --out checkpoints/tang-base
+    python benchmarks/train_quality.py --minutes 60 --preset base --out runs/tang-base
 """
 
 from __future__ import annotations
