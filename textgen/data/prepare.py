@@ -297,10 +297,11 @@ def prepare_recorded(
     corpus: dict, *, mirror: str | Path | None = None, progress: bool = False
 ) -> PreparedCorpus:
     """The prepared corpus a checkpoint's meta records: its folder when this machine has it, else
-    prepared again from the shipped manifest of the same name (which must be unchanged)."""
+    prepared again from the shipped manifest of the same name (which must be unchanged); its
+    tokenizer is checked against the recorded one."""
     path = corpus.get("prepared")
     if path and is_prepared_dir(Path(path)):
-        return load_prepared(path)
+        return _same_tokenizer(load_prepared(path), corpus)
     name = corpus.get("name", "")
     m = resolve(name).manifest if name else None
     if m is None or not _same_manifest(corpus.get("manifest") or {}, m.to_dict()):
@@ -310,7 +311,16 @@ def prepare_recorded(
         )
     kind = corpus.get("tokenizer", "char")
     vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
-    return prepare(name, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror)
+    return _same_tokenizer(
+        prepare(name, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror), corpus
+    )
+
+
+def _same_tokenizer(pc: PreparedCorpus, corpus: dict) -> PreparedCorpus:
+    want = corpus.get("tokenizer_sha256")
+    if want and hashlib.sha256(pc.tokenizer.to_json().encode()).hexdigest() != want:
+        raise CorpusError(f"{pc.dir}: its tokenizer is not the one the model was trained with")
+    return pc
 
 
 def prune_prepared(

@@ -119,8 +119,19 @@ def test_a_checkpoints_corpus_is_prepared_again_when_missing(tmp_path, kit, monk
     again = prepare_recorded(recorded)
     assert again.tokenizer.to_json() == pc.tokenizer.to_json()
     assert again.documents("test") == pc.documents("test")
+    with pytest.raises(CorpusError, match="tokenizer is not the one"):
+        prepare_recorded({**recorded, "tokenizer_sha256": "0" * 64})
     toml = proj / "corpora" / "both" / "corpus.toml"
     toml.write_text(toml.read_text().replace("{artist}", "《{artist}》"))
     shutil.rmtree(again.dir)
     with pytest.raises(CorpusError, match="no unchanged manifest"):
         prepare_recorded(recorded)
+
+
+def test_unused_new_fields_leave_older_manifest_hashes_alone(tmp_path, kit):
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    d = resolve(tmp_path / "a").manifest.to_dict()
+    assert "corpora" not in d["source"] and "header" not in d["read"]
+    _lyrics(tmp_path, "b", "乙", kit, 2)
+    d = resolve(_include(tmp_path, kit, 'header = "{artist}"')).manifest.to_dict()
+    assert d["source"]["corpora"] == ["../a", "../b"] and d["read"]["header"] == "{artist}"

@@ -109,3 +109,12 @@ def test_long_acrostic_needs_no_max_new_tokens(ckpt_path, capsys):
     assert r["finish_reason"] == "eos" and form_problems(r["text"], resolve_form(None, head), head) == []
     code, _, err = run(["sample", str(ckpt_path), "--acrostic", head, "--max-new-tokens", "50"], capsys)
     assert code == 1 and "too few" in err
+
+
+def test_sample_prompt_backslash_n_is_a_line_break(ckpt_path, capsys, gen):
+    code, out, err = run(
+        ["sample", str(ckpt_path), "--prompt", "春夏\\n", "--seed", "3", "--max-new-tokens", "10"], capsys
+    )
+    assert code == 0, err
+    want = gen.generate("春夏\n", SamplingParams(max_new_tokens=10), seed=3)[0]
+    assert out == "春夏\n" + want.text + "\n"
