@@ -54,6 +54,8 @@ HELP = {
     "device": "auto | cpu | cuda | mps",
     "threads": "CPU threads (0 = torch default; 1 can be faster on a busy machine)",
     "out": "run directory (default runs/<corpus name>)",
+    "init_from": "start from this CHECKPOINT's weights (a shipped name, run or file): its architecture, "
+    "rows matched by character",
 }
 
 
@@ -152,11 +154,32 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, overwrite, qu
     else:
         if not source:
             raise click.UsageError("give a SOURCE to train on (e.g. corpora/tang), or --resume RUN_DIR")
+        if fields.get("init_from"):
+            fields = _architecture_of(fields["init_from"], fields)
         resolve_config(preset, 1 << 20, fields)  # bad options fail before any data work
         pc = _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
         data = TrainData.from_prepared(pc)
         model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
     run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
+
+
+def _architecture_of(checkpoint: str, fields: dict) -> dict:
+    """--init-from: the source model's architecture fills the model options; given ones must agree."""
+    import json
+
+    from textgen.checkpoint import read_metadata, resolve_checkpoint
+    from textgen.errors import ConfigError
+
+    src = json.loads(read_metadata(checkpoint)["model_config"])
+    resolve_checkpoint(checkpoint)  # a clear error now if it is missing
+    fields = {**fields, "init_from": checkpoint}
+    for k, v in src.items():
+        if k == "vocab_size" or k not in fields:
+            continue
+        if fields[k] is not None and fields[k] != v:
+            raise ConfigError(f"--{k.replace('_', '-')} {fields[k]} differs from --init-from's model ({v})")
+        fields[k] = v
+    return fields
 
 
 def _prepare(source, tokenizer, vocab_size, min_freq, device):

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 
 from textgen.data.manifest import CleanSpec
+from textgen.data.variants import normalise_variants
 from textgen.errors import CorpusError
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -39,6 +40,46 @@ def poem_form(lines: list[str]) -> str:
     return "irregular"
 
 
+def verse_lines(text: str, min_len: int = 4) -> list[str]:
+    """The verse lines (clauses between punctuation) of a document, at least `min_len` characters."""
+    return [c for line in text.split("\n") for c in _CLAUSE.split(line) if len(c) >= min_len]
+
+
+_NUMBER = {4: "四言", 5: "五", 6: "六言", 7: "七"}
+
+
+def form_name(lengths: list[int], sao: bool = False) -> str:
+    """The classical form a poem's verse-line lengths make: 五绝 五律 七绝 七律 (4 or 8 equal lines),
+    五古 七古 (other counts), 四言 六言, 杂言 (mixed), 骚体 (`sao`: it uses 兮). Shape only: a 4x5 poem
+    that breaks the 近体 tone rules is still called 五绝 here."""
+    if sao:
+        return "骚体"
+    if not lengths or any(n != lengths[0] for n in lengths) or lengths[0] not in _NUMBER:
+        return "杂言"
+    n, name = len(lengths), _NUMBER[lengths[0]]
+    if len(name) == 2:
+        return name
+    return name + {4: "绝", 8: "律"}.get(n, "古")
+
+
+def classical_form(text: str) -> str:
+    """form_name() of a poem's text."""
+    return form_name([len(c) for line in text.split("\n") for c in _CLAUSE.split(line) if c], "兮" in text)
+
+
+_TITLE_NOTES = re.compile(r"（[^）]*）|\([^)]*\)|〈[^〉]*〉")
+_TITLE_DROP = re.compile(rf"[^{CJK}·]")
+
+
+def clean_title(title: str, max_len: int = 30) -> str:
+    """A metadata line fit for a header: editors' notes in parentheses dropped, brackets and other
+    non-Chinese characters removed, spaces between parts as ·, at most `max_len` characters."""
+    t = _TITLE_NOTES.sub("", title).strip()
+    t = _TITLE_DROP.sub("", _SPACES.sub("·", t)).strip("·")
+    t = re.sub("·+", "·", t)
+    return t[:max_len].rstrip("·")
+
+
 def _opencc(config: str):
     import opencc
 
@@ -62,6 +103,13 @@ class Cleaner:
             raise CorpusError(f"clean: bad regular expression {e.pattern!r}: {e}") from e
         self.dropped: Counter[str] = Counter()
         self.seen: set[bytes] = set()
+        self.seen_lines: set[str] = set()
+
+    def convert(self, text: str) -> str:
+        """Script conversion and variant normalisation, as applied to the text (for metadata)."""
+        if self.converter is not None and text:
+            text = self.converter.convert(text)
+        return normalise_variants(text) if self.spec.variants else text
 
     def _line(self, line: str) -> str:
         for p in self.removes:
@@ -76,9 +124,7 @@ class Cleaner:
 
     def clean(self, lines: list[str]) -> tuple[str | None, str | None]:
         """(text, None) for a kept document, (None, reason) for a dropped one (not counted)."""
-        text = "\n".join(lines)
-        if self.converter is not None and text:
-            text = self.converter.convert(text)
+        text = self.convert("\n".join(lines))
         kept = []
         for line in text.split("\n"):
             if any(p.search(line) for p in self.strip_lines):
@@ -102,6 +148,11 @@ class Cleaner:
             if key in self.seen:
                 return None, "duplicate"
             self.seen.add(key)
+        if self.spec.near_dedupe:
+            verses = set(verse_lines(text))
+            if verses and len(verses & self.seen_lines) >= self.spec.near_dedupe * len(verses):
+                return None, "near_duplicate"
+            self.seen_lines |= verses
         return text, None
 
     def __call__(self, lines: list[str], meta: dict | None = None) -> tuple[str | None, str | None]:

@@ -56,8 +56,9 @@ class ReadSpec:
     text: str = "paragraphs"  # chinese-poetry: the field holding the lines
     metadata: list[str] = field(default_factory=list)  # fields kept as metadata
     max_lines: int = 0  # text: split blocks longer than this into several documents (0 = never)
-    # A first line made from metadata, e.g. "{rhythmic}" or "{artist}": the model learns it as a
-    # condition, so a prompt of "浣溪沙\n" asks for that tune. Documents lacking a field get none.
+    # Lines made from metadata that open each document, e.g. "{rhythmic}" or "{form}\n{title}": the
+    # model learns them as conditions, so a prompt of "浣溪沙\n" asks for that tune. `form` is computed
+    # from the poem's shape (五绝, 七律, 杂言, …). Documents lacking a field get no header.
     header: str = ""
 
 
@@ -73,6 +74,10 @@ class CleanSpec:
     drop_patterns: dict[str, str] = field(default_factory=dict)  # reason -> regex: drop doc on match
     strip_line_patterns: list[str] = field(default_factory=list)  # regexes: remove matching lines
     remove_patterns: list[str] = field(default_factory=list)  # regexes: delete the match, keep the line
+    variants: bool = False  # map variant characters (异体字 such as 鴈 劒 疎) to their standard forms
+    # Drop a document when at least this share of its verse lines (>= 4 characters) already occurred in
+    # a kept one: the same poem under another title or author (0 = off).
+    near_dedupe: float = 0.0
 
 
 @dataclass
@@ -81,6 +86,10 @@ class SplitSpec:
     val: float = 0.05
     test: float = 0.05
     salt: str = ""  # changes the assignment without changing the corpus
+    # What the split hashes: "text" (the whole document) or "body" (without its header lines), so a
+    # document lands in the same split whichever corpus (and header) includes it.
+    identity: str = "text"
+    group_shared_lines: bool = False  # documents sharing a verse line land in one split (no leak)
 
 
 @dataclass
@@ -102,10 +111,23 @@ class Manifest:
             del d["source"]["corpora"]
         if not d["read"]["header"]:
             del d["read"]["header"]
+        for table, key in _OPTIONAL:
+            if d[table][key] == _DEFAULTS[table][key]:
+                del d[table][key]
         return d
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+# Fields added after models shipped: left out of to_dict() while they hold their default.
+_OPTIONAL = [
+    ("clean", "variants"),
+    ("clean", "near_dedupe"),
+    ("split", "identity"),
+    ("split", "group_shared_lines"),
+]
+_DEFAULTS = {"clean": dataclasses.asdict(CleanSpec()), "split": dataclasses.asdict(SplitSpec())}
 
 
 def _build(cls, data: object, where: str):
@@ -204,8 +226,10 @@ def _check(m: Manifest, where: str) -> None:
         raise CorpusError(f"{where}: read.kind must be one of {KINDS}, got {m.read.kind!r}")
     if m.read.format == "chinese-poetry" and (s.type != "npm" or not m.read.members):
         raise CorpusError(f"{where}: read.members (globs) and an npm source are needed for chinese-poetry")
-    if m.read.header and ("\n" in m.read.header or "{" not in m.read.header):
-        raise CorpusError(f"{where}: read.header must be one line naming a metadata field, e.g. '{{artist}}'")
+    if m.read.header and any("{" not in line for line in m.read.header.split("\n")):
+        raise CorpusError(
+            f"{where}: read.header: each line must name a metadata field, e.g. '{{artist}}' or '{{form}}\\n{{title}}'"
+        )
     if m.read.format != "chinese-poetry" and s.type == "npm":
         raise CorpusError(f"{where}: read.format {m.read.format!r} reads files: use a mirror or local source")
     if m.clean.script not in SCRIPTS:
@@ -217,7 +241,11 @@ def _check(m: Manifest, where: str) -> None:
         raise CorpusError(f"{where}: clean.spaces must be 'collapse' or 'remove'")
     if m.clean.min_chars < 0 or m.clean.max_chars < m.clean.min_chars:
         raise CorpusError(f"{where}: clean.min_chars/max_chars must satisfy 0 <= min_chars <= max_chars")
+    if not 0.0 <= m.clean.near_dedupe <= 1.0:
+        raise CorpusError(f"{where}: clean.near_dedupe must be a share between 0 and 1 (0 = off)")
     sp = m.split
+    if sp.identity not in ("text", "body"):
+        raise CorpusError(f"{where}: split.identity must be 'text' or 'body', got {sp.identity!r}")
     if min(sp.train, sp.val, sp.test) < 0 or abs(sp.train + sp.val + sp.test - 1.0) > 1e-6:
         raise CorpusError(f"{where}: split.train/val/test must be >= 0 and sum to 1")
 

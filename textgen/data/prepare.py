@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from textgen.data.clean import Cleaner, poem_form
+from textgen.data.clean import Cleaner, classical_form, clean_title, poem_form
 from textgen.data.fetch import fetch
 from textgen.data.manifest import included, resolve
 from textgen.data.readers import count_hint, read_documents
@@ -114,17 +114,34 @@ def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.nd
     return np.frombuffer(ids, dtype=np.int32).astype(dtype)
 
 
-def _header(template: str, meta: dict) -> str | None:
-    try:
-        line = template.format_map(meta).strip()
-    except (KeyError, IndexError, ValueError):
-        return None
-    return line or None
+def header_lines(template: str) -> int:
+    """How many header lines a manifest's read.header template puts before each document's body."""
+    return len(template.split("\n")) if template else 0
 
 
-def _collect(m, raw, progress: bool, header: str = "") -> tuple[list[str], list[dict], Counter, int]:
+def _header(template: str, meta: dict, text: str, cleaner: Cleaner) -> str | None:
+    """The header lines for one document: metadata in the text's script (a title with notes and
+    brackets removed), `form` computed from the body. None when a field is missing."""
+    if "{form}" in template:
+        meta = {**meta, "form": classical_form(text)}
+    if "{title}" in template and isinstance(meta.get("title"), str):
+        meta = {**meta, "title": clean_title(cleaner.convert(meta["title"])) or "无题"}
+    lines = []
+    for part in template.split("\n"):
+        try:
+            line = part.format_map(meta).strip()
+        except (KeyError, IndexError, ValueError):
+            return None
+        if not line:
+            return None
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _collect(m, raw, progress: bool, header: str = ""):
+    """(texts, bodies, metas, dropped, n_read): each kept document with and without its header."""
     cleaner = Cleaner(m.clean)
-    texts, metas, n_read = [], [], 0
+    texts, bodies, metas, n_read = [], [], [], 0
     # `with`: the bar is cleared even when reading fails, so the error line prints cleanly.
     with tqdm(
         desc=f"read {m.name}", unit="doc", total=count_hint(m), disable=not progress, leave=False
@@ -134,10 +151,11 @@ def _collect(m, raw, progress: bool, header: str = "") -> tuple[list[str], list[
             bar.update()
             text, _ = cleaner(doc.lines, doc.meta)
             if text is not None:
-                line = _header(header, doc.meta) if header else None
+                line = _header(header, doc.meta, text, cleaner) if header else None
                 texts.append(f"{line}\n{text}" if line else text)
+                bodies.append(text)
                 metas.append(doc.meta)
-    return texts, metas, cleaner.dropped, n_read
+    return texts, bodies, metas, cleaner.dropped, n_read
 
 
 def _meta_counts(metas: list[dict]) -> dict:
@@ -200,17 +218,22 @@ def prepare(
     if is_prepared_dir(out) and not force:
         return load_prepared(out)
 
-    texts, metas, dropped, n_read = [], [], Counter(), 0
+    texts, bodies, metas, dropped, n_read = [], [], [], Counter(), 0
     for p, r in zip(parts, raws, strict=True):
-        t, mt, d, n = _collect(p.manifest, r, progress, header=m.read.header)
+        t, b, mt, d, n = _collect(p.manifest, r, progress, header=m.read.header)
         texts += t
+        bodies += b
         metas += mt
         dropped.update({f"{p.manifest.name}: {k}" if len(parts) > 1 else k: v for k, v in d.items()})
         n_read += n
     if not texts:
         why = ", ".join(f"{r}: {n}" for r, n in dropped.most_common()) or "no documents"
         raise CorpusError(f"corpus {m.name!r} is empty after cleaning ({n_read} read; dropped {why})")
-    where = assign(texts, m.split)
+    where = assign(
+        bodies if m.split.identity == "body" else texts,
+        m.split,
+        shared_lines=bodies if m.split.group_shared_lines else None,
+    )
     docs = {s: [t for t, w in zip(texts, where, strict=True) if w == s] for s in SPLITS}
     doc_meta = {s: [mt for mt, w in zip(metas, where, strict=True) if w == s] for s in SPLITS}
     tok = train_tokenizer(
@@ -241,7 +264,7 @@ def prepare(
             stats["tokens"][s] = int(ids.size)
             stats["chars_per_token"][s] = round(chars / ids.size, 4) if ids.size else 0.0
             stats["unk"][s] = int((ids == tok.unk_id).sum())
-        forms = Counter(poem_form(t.split("\n")) for t in texts) if m.read.kind == "poem" else Counter()
+        forms = Counter(poem_form(b.split("\n")) for b in bodies) if m.read.kind == "poem" else Counter()
         summary = {
             "name": m.name,
             "description": m.description,
@@ -253,6 +276,7 @@ def prepare(
             "kept_documents": len(texts),
             "dropped": dict(dropped.most_common()),
             "forms": dict(forms.most_common()),
+            "header_lines": header_lines(m.read.header),
             "metadata": _meta_counts(metas),
             "manifest": m.to_dict(),
             "manifest_sha256": m.sha256(),

@@ -42,6 +42,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # CPU threads for torch (0 = torch's default); 1 can win on a busy machine
     out: str = ""  # run directory; default runs/<corpus name>
+    init_from: str = ""  # start from this checkpoint's weights (its architecture, matched by character)
 
     def validate(self) -> None:
         if self.lr_schedule not in SCHEDULES:

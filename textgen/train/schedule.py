@@ -1,7 +1,9 @@
 """Learning-rate schedule: linear warm-up, then cosine decay, decay on plateau, or constant.
 
 Cosine decays over the run's progress after warm-up, the larger of steps/max_steps (when steps are bounded) and
-elapsed/time_budget (when time is), so a run bounded only by `--time-budget` still anneals.
+elapsed/time_budget (when time is), so a run bounded only by `--time-budget` still anneals. Under a time
+budget, warm-up also ends once 3% of the budget is used, however few steps that was: the schedule
+follows the share of the budget used, whatever the machine's speed.
 
     sched = LRSchedule(cfg, total_steps=10_000)
     lr = sched.lr(step, elapsed_s)          # set it on the optimizer each step
@@ -13,6 +15,8 @@ from __future__ import annotations
 import math
 
 from textgen.train.config import TrainConfig
+
+WARMUP_SHARE = 0.03  # the most of a --time-budget that warm-up may take
 
 
 class LRSchedule:
@@ -35,7 +39,13 @@ class LRSchedule:
     def lr(self, step: int, elapsed_s: float = 0.0) -> float:
         c = self.cfg
         if c.warmup_steps and step < c.warmup_steps:
-            return c.lr * (step + 1) / c.warmup_steps
+            warm = (step + 1) / c.warmup_steps
+            if c.time_budget:
+                # On a slow or busy machine a warm-up counted in steps could eat most of a time
+                # budget; it never takes more than WARMUP_SHARE of it.
+                warm = max(warm, elapsed_s / (WARMUP_SHARE * c.time_budget * 60))
+            if warm < 1.0:
+                return c.lr * warm
         if c.lr_schedule == "cosine":
             if not (self.total_steps or c.time_budget):
                 return c.lr  # nothing to decay over

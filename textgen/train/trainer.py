@@ -94,6 +94,8 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and on resume
         self.model = RNNLM(model_cfg).to(self.device)
+        if cfg.init_from and state is None:
+            self.init_stats = _init_from(self.model, data.tokenizer, cfg.init_from)
         torch.manual_seed(cfg.seed + 1 + self.dist.rank)  # per-rank dropout masks
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
@@ -277,6 +279,14 @@ class Trainer:
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
         return lval, gval
+
+
+def _init_from(model: RNNLM, tokenizer, path: str) -> dict:
+    from textgen.checkpoint import load_checkpoint
+    from textgen.train.init import transfer_weights
+
+    src = load_checkpoint(path)
+    return transfer_weights(model, tokenizer, src.model.to(next(model.parameters()).device), src.tokenizer)
 
 
 def train(data: TrainData, model_cfg: ModelConfig, cfg: TrainConfig, **kwargs) -> dict:
