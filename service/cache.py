@@ -2,9 +2,14 @@
 
 Only reproducible requests are cached (a seed was given, or temperature 0), under a key that covers
 the weights digest and every field that changes the output, so retrained weights never serve stale
-text. A backend failure raises CacheError; the caller serves uncached and counts it. The Redis
-backend gives up after `timeout` seconds per operation and then leaves Redis alone for `retry`
-seconds, so a dead or slow Redis costs at most one short timeout now and then.
+text. A cache never fails a request: any backend failure raises CacheError, and the caller serves
+uncached and counts it.
+
+The Redis backend borrows connections from a bounded pool (a burst waits for a free connection
+instead of opening one per request), gives up after `timeout` seconds per operation, and after a
+failure leaves Redis alone for a back-off that starts at `retry_min` and doubles while failures
+repeat, up to `retry` seconds; one success resets it. So a dead or hung Redis costs one timeout now
+and then, while one slow answer under load costs a fraction of a second of caching, not seconds.
 
     cache = RedisCache("redis://localhost:6379/0", ttl=3600)   # or MemoryCache(ttl=3600), NullCache(0)
     key = cache_key(digest, prompt, params, n, seed)
@@ -16,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import time
 from collections import OrderedDict
 
@@ -27,6 +33,7 @@ from redis.exceptions import RedisError
 from textgen.sampling import SamplingParams
 
 KEY_PREFIX = "textgen:completion:v1:"
+log = logging.getLogger("textgen.service")
 
 
 class CacheError(Exception):
@@ -50,7 +57,8 @@ def cache_key(digest: str, prompt: str | list[str], params: SamplingParams, n: i
         "n": n,
         "seed": None if params.temperature == 0 else seed,
     }
-    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()
+    # surrogatepass: the schema refuses lone surrogates, but a key must never be what fails.
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return KEY_PREFIX + hashlib.sha256(blob).hexdigest()
 
 
@@ -124,37 +132,60 @@ class MemoryCache(Cache):
 
 
 class RedisCache(Cache):
-    """Redis via redis-py's asyncio client, with short timeouts and a back-off after errors."""
+    """Redis via redis-py's asyncio client: a bounded connection pool, timeouts, and a back-off."""
 
     backend = "redis"
 
-    def __init__(self, url: str, ttl: int = 86400, *, timeout: float = 0.1, retry: float = 5.0):
+    def __init__(self, url: str, ttl: int = 86400, *, timeout: float = 1.0, retry: float = 5.0,
+                 retry_min: float = 0.25, max_connections: int = 32):  # fmt: skip
         super().__init__(ttl)
         self.url = url
         self.retry = retry
+        self.retry_min = min(retry_min, retry)
         self._skip_until = 0.0
-        self._client = aioredis.Redis.from_url(
+        self._tripped = float("-inf")  # when the back-off last started
+        self._failures = 0  # failed episodes in a row (calls started after the last trip)
+        # A blocking pool: under a burst, requests queue for one of `max_connections` connections
+        # (at most `timeout` s) instead of each opening its own. A failed connection is closed by
+        # redis-py itself; the pool is never torn down under requests that are still using it.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
-            retry_on_timeout=False,
             retry=Retry(NoBackoff(), 0),  # fail fast: a retry would double the worst-case delay
             health_check_interval=0,
         )
+        self._client = aioredis.Redis(connection_pool=pool)
 
     async def _call(self, op: str, *args: object, **kwargs: object) -> object:
-        if time.monotonic() < self._skip_until:
+        started = time.monotonic()
+        if started < self._skip_until:
             raise CacheError(f"redis skipped after an error: {self.last_error}")
         try:
             result = await getattr(self._client, op)(*args, **kwargs)
-        except (RedisError, OSError, TimeoutError) as e:
-            self.last_error = f"{type(e).__name__}: {e}"[:200]
-            self._skip_until = time.monotonic() + self.retry
-            # Drop pooled connections: after a restart they are dead and would fail once more each.
-            await self._client.connection_pool.disconnect(inuse_connections=True)
+        except Exception as e:  # whatever redis-py raises, a cache never fails a request
+            self._failed(e, started)
             raise CacheError(self.last_error) from e
+        self._failures = 0
         self.last_error = None
         return result
+
+    def _failed(self, e: Exception, started: float) -> None:
+        self.last_error = f"{type(e).__name__}: {e}"[:200]
+        expected = isinstance(e, (RedisError, OSError, TimeoutError))
+        if started < self._tripped:
+            return  # in flight when an earlier failure started the back-off: same episode
+        self._failures += 1
+        now = time.monotonic()
+        self._tripped = now
+        wait = min(self.retry, self.retry_min * 2 ** (self._failures - 1))
+        self._skip_until = now + wait
+        if expected:
+            log.warning("redis cache failed (%s); skipping it for %.2g s", self.last_error, wait)
+        else:  # not a network error: a bug somewhere, so keep the traceback
+            log.exception("redis cache failed unexpectedly; skipping it for %.2g s", wait)
 
     async def get(self, key: str) -> bytes | None:
         return await self._call("get", key)  # type: ignore[return-value]
@@ -172,4 +203,8 @@ class RedisCache(Cache):
         return True
 
     async def close(self) -> None:
-        await self._client.aclose()
+        try:
+            await self._client.aclose()
+            await self._client.connection_pool.disconnect()
+        except Exception:  # closing a cache whose server is gone is not an error worth raising
+            log.debug("closing the redis cache failed", exc_info=True)

@@ -115,6 +115,9 @@ class Engine:
         self.max_queue = max_queue
         self.metrics = metrics or Metrics()
         self.batch = generator.new_batch()
+        # int8 quantizes activations per batch (textgen/sampling/fast.py), so a row's text depends on
+        # its neighbours: the same seed is not the same text under load, and such text is not cached.
+        self.batch_invariant = getattr(generator, "quantize", None) != "int8"
         self.max_batch_seen = 0
         self._waiting: collections.deque[Row] = collections.deque()
         self._running: dict[int, Row] = {}  # id(seq) -> row (sequences need not be hashable)

@@ -89,13 +89,14 @@ class Serving:
         engine = self.engine(model)
         gen = engine.generator
         params.validate()
-        cacheable = self.cache.enabled and is_cacheable(params, seed)
+        cacheable = self.cache.enabled and engine.batch_invariant and is_cacheable(params, seed)
         key = cache_key(gen.digest, prompts, params, n, seed) if cacheable else None
         prompt_tokens = sum(len(gen.tokenizer.encode(p, unknown="skip")) for p in prompts)
-        hit = await self.lookup(key, engine.name, prompt_tokens)
-        if hit is not None:  # the key covers the prompt, so it was checked when it was stored
-            return Plan(engine, hit.seed, key, prompt_tokens, hit=hit)
+        # Greedy text does not depend on the seed, so an unseeded greedy request may report any.
         seed = secrets.randbelow(2**32) if seed is None else seed
+        hit = await self.lookup(key, engine.name, prompt_tokens, seed, n)
+        if hit is not None:  # the key covers the prompt, so it was checked when it was stored
+            return Plan(engine, seed, key, prompt_tokens, hit=hit)
         # Row r (prompt-major, then the n completions) uses seed + r, as Generator.generate does.
         seqs = [
             gen.new_sequence(p, params, seed + i * n + j) for i, p in enumerate(prompts) for j in range(n)
@@ -103,15 +104,18 @@ class Serving:
         deadline = min(timeout, self.deadline) if timeout else self.deadline
         return Plan(engine, seed, key, prompt_tokens, job=engine.submit(seqs, deadline, stream))
 
-    async def lookup(self, key: str | None, model: str, prompt_tokens: int) -> Result | None:
-        """The stored result under `key`, or None (miss, not cacheable, or cache failing)."""
+    async def lookup(
+        self, key: str | None, model: str, prompt_tokens: int, seed: int, n: int
+    ) -> Result | None:
+        """The stored result under `key`, or None (miss, not cacheable, or cache failing). It is
+        reported with this request's seed: greedy entries are shared by every seed."""
         if key is None:
             return None
         backend = self.cache.backend
         try:
             blob = await self.cache.get(key)
-        except CacheError:
-            self._cache_error()
+        except Exception as e:  # CacheError, or a bug in a backend: never fail the request
+            self._cache_error(e)
             return None
         if blob is None:
             self.metrics.cache_misses.labels(backend=backend).inc()
@@ -119,9 +123,12 @@ class Serving:
         try:
             doc = json.loads(blob)
             comps = [
-                Completion(c["text"], c["finish_reason"], c["tokens"], c["seed"]) for c in doc["completions"]
+                Completion(c["text"], c["finish_reason"], c["tokens"], seed + r)
+                for r, c in enumerate(doc["completions"])
             ]
-            hit = Result(model, doc["seed"], True, comps, prompt_tokens)
+            if not all(isinstance(c.text, str) and isinstance(c.tokens, int) for c in comps):
+                raise TypeError("unexpected entry")
+            hit = Result(model, seed, True, comps, prompt_tokens)
         except (ValueError, TypeError, KeyError):  # an entry this version cannot read: recompute it
             self.metrics.cache_misses.labels(backend=backend).inc()
             return None
@@ -131,15 +138,17 @@ class Serving:
     async def store(self, plan: Plan, result: Result) -> None:
         if plan.key is None:
             return
-        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens, "seed": c.seed}
+        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens}
                  for c in result.completions]  # fmt: skip
-        doc = {"seed": result.seed, "completions": comps}
         try:
-            await self.cache.set(plan.key, json.dumps(doc, ensure_ascii=False).encode())
-        except CacheError:
-            self._cache_error()
+            await self.cache.set(plan.key, json.dumps({"completions": comps}, ensure_ascii=False).encode())
+        except Exception as e:
+            self._cache_error(e)
 
-    def _cache_error(self) -> None:
+    def _cache_error(self, e: Exception) -> None:
+        if not isinstance(e, CacheError):  # RedisCache logs its own; anything else is a backend bug
+            log.exception("cache %s failed; serving uncached", self.cache.backend)
+            self.cache.last_error = f"{type(e).__name__}: {e}"[:200]
         self.cache.errors += 1
         self.metrics.cache_errors.labels(backend=self.cache.backend).inc()
 

@@ -8,6 +8,8 @@ what container platforms set:
     TEXTGEN_CACHE=false                    # no caching at all
     TEXTGEN_CACHE_TTL=86400                # seconds a cached completion lives
     TEXTGEN_CACHE_SIZE=4096                # entries in the in-process LRU
+    TEXTGEN_REDIS_TIMEOUT=1                # seconds per Redis operation
+    TEXTGEN_REDIS_RETRY=5                  # longest back-off after repeated Redis errors
     TEXTGEN_MAX_BATCH_SIZE=64              # rows stepped together per model
     TEXTGEN_MAX_QUEUE=256                  # rows waiting per model before 429
     TEXTGEN_DEADLINE=60                    # seconds a request may take, queue included (then 504)
@@ -40,10 +42,13 @@ class Settings(BaseSettings):
     cache: bool = Field(default=True, description="false: no caching at all")
     cache_ttl: int = Field(default=86400, ge=1, description="seconds a cached completion lives")
     cache_size: int = Field(default=4096, ge=1, description="entries kept by the in-process LRU cache")
+    # Sized for a busy 2-core host: under a 64-client burst the event loop itself can lag a few
+    # hundred ms, so 0.1 s timed out against a healthy Redis. A hung Redis costs one timeout, then
+    # a back-off of 0.25 s doubling up to redis_retry while failures repeat.
     redis_timeout: float = Field(
-        default=0.1, gt=0, description="seconds per Redis operation before giving up"
+        default=1.0, gt=0, description="seconds per Redis operation (queueing for a connection included)"
     )
-    redis_retry: float = Field(default=5.0, ge=0, description="seconds to skip Redis after an error")
+    redis_retry: float = Field(default=5.0, ge=0, description="most seconds Redis is skipped after errors")
     max_batch_size: int = Field(default=64, ge=1, le=4096, description="rows stepped together per model")
     max_queue: int = Field(default=256, ge=1, description="rows waiting per model; more get 429")
     deadline: float = Field(default=60.0, gt=0, description="seconds per request, queueing included (504)")

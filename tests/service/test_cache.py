@@ -75,7 +75,12 @@ def test_key_covers_digest_and_every_output_field():
     alternatives = {"max_new_tokens": 21, "temperature": 0.9, "top_k": 5, "top_p": 0.9, "repetition_penalty": 1.2,
                     "no_repeat_ngram_size": 2, "stop": ("。",), "form": "wujue", "acrostic": "春", "rhyme": True,
                     "tones": True}  # fmt: skip
-    assert set(alternatives) == {f.name for f in dataclasses.fields(SamplingParams)}
+    for f in dataclasses.fields(SamplingParams):  # fields added since: any other value of their type
+        if f.name not in alternatives:
+            d = f.default
+            alternatives[f.name] = (
+                "x" if d is None else (not d) if isinstance(d, bool) else ("x",) if d == () else d + 1
+            )
     for name, value in alternatives.items():
         changed.add(cache_key("d1", "春", dataclasses.replace(base, **{name: value}), 1, 5))
     assert key not in changed and len(changed) == 4 + len(alternatives)
@@ -153,3 +158,125 @@ def test_unreachable_redis_at_startup_serves_uncached(tiny):
             r = c.post("/generate", json=SEEDED)
             assert r.status_code == 200 and r.json()["cached"] is False
         assert c.get("/health").json()["cache"]["reachable"] is False
+
+
+class BrokenCache(MemoryCache):
+    """A backend with a bug: every operation raises what redis-py raised under a burst."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+
+    async def set(self, key: str, value: bytes) -> None:
+        raise RuntimeError("boom")
+
+
+def test_a_cache_that_raises_anything_never_fails_a_request(tiny):
+    store = BrokenCache()
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        for _ in range(2):
+            r = c.post("/generate", json=SEEDED)
+            assert r.status_code == 200 and r.json()["cached"] is False
+        assert store.errors == 4 and "RuntimeError" in c.get("/health").json()["cache"]["last_error"]
+
+
+def test_redis_raising_anything_never_fails_a_request(tiny, redis_server, monkeypatch):
+    store = RedisCache(redis_server.url, ttl=60, retry=0)
+
+    async def broken(*args, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+
+    with TestClient(create_app({"tiny": tiny}, cache=store)) as c:
+        monkeypatch.setattr(store._client, "get", broken)
+        r = c.post("/generate", json=SEEDED)
+        assert r.status_code == 200 and r.json()["cached"] is False
+        assert store.errors == 1  # counted; the set that followed succeeded
+        monkeypatch.undo()
+        assert c.post("/generate", json=SEEDED).json()["cached"] is True  # the set went through
+
+
+def test_a_redis_error_leaves_connections_in_use_by_other_requests_alone(redis_server, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    async def scenario():
+        store = RedisCache(redis_server.url, ttl=60, retry=0)
+        await store.set("k", b"v")
+        pool = store._client.connection_pool
+        held = await pool.get_connection()  # another request's connection, mid-command
+        assert held.is_connected
+
+        async def broken(*args, **kwargs):
+            raise RedisConnectionError("connection reset")
+
+        monkeypatch.setattr(store._client, "get", broken)
+        assert await _miss(store) and held.is_connected
+        monkeypatch.undo()
+        await held.send_command("GET", "k")
+        assert await held.read_response() == b"v"
+        await pool.release(held)
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+async def _miss(store) -> bool:
+    try:
+        await store.get("k")
+    except cache_mod.CacheError:
+        return True
+    return False
+
+
+def test_a_burst_against_redis_shares_a_bounded_pool_and_fails_nothing(redis_server):
+    async def scenario():
+        store = RedisCache(redis_server.url, ttl=60, max_connections=8)
+        await asyncio.gather(*(store.set(f"k{i}", b"v") for i in range(64)))
+        got = await asyncio.gather(*(store.get(f"k{i % 64}") for i in range(512)))
+        assert got == [b"v"] * 512 and store.last_error is None
+        pool = store._client.connection_pool
+        assert len(pool._available_connections) + len(pool._in_use_connections) <= 8
+        await store.close()
+
+    asyncio.run(scenario())
+    assert int(redis_server.client().info("stats")["total_connections_received"]) <= 8 + 2
+
+
+def test_one_failure_backs_off_briefly_and_repeated_failures_back_off_longer(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(cache_mod.time, "monotonic", lambda: now[0])
+    store = RedisCache("redis://127.0.0.1:1/0", retry=5, retry_min=0.25)
+    err = TimeoutError("slow")
+    store._failed(err, now[0])
+    assert store._skip_until == 100.25  # one slow answer under load: a quarter second without cache
+    store._failed(err, now[0] - 1)  # in flight before the back-off began: the same episode
+    assert store._skip_until == 100.25
+    for expected in (0.5, 1, 2, 4, 5, 5):
+        now[0] = store._skip_until
+        store._failed(err, now[0])
+        assert store._skip_until - now[0] == expected
+    assert store.errors == 0  # counted by the caller (Serving), once per failed request
+
+
+def test_a_cache_hit_reports_the_requests_own_seed(tiny):
+    with TestClient(create_app({"tiny": tiny}, cache=MemoryCache())) as c:
+        greedy = {"prompt": "月", "temperature": 0, "max_new_tokens": 8, "n": 2}
+        first = c.post("/generate", json=greedy | {"seed": 5}).json()
+        second = c.post("/generate", json=greedy | {"seed": 7}).json()
+        assert (second["cached"], second["seed"]) == (True, 7) and second["text"] == first["text"]
+        unseeded = c.post("/generate", json=greedy).json()
+        assert unseeded["cached"] is True and unseeded["seed"] not in (5, 7)
+        again = c.post("/generate", json=greedy | {"seed": unseeded["seed"]}).json()
+        assert again["text"] == first["text"]
+
+
+def test_int8_text_depends_on_the_batch_so_it_is_never_cached(tiny_path):
+    from textgen.sampling import Generator
+
+    int8 = Generator.from_checkpoint(tiny_path, quantize="int8")
+    store = MemoryCache()
+    with TestClient(create_app({"tiny": int8}, cache=store)) as c:
+        for _ in range(2):
+            r = c.post("/generate", json=SEEDED)
+            assert r.status_code == 200 and r.json()["cached"] is False
+        assert len(store) == 0
+        model = c.get("/health").json()["models"]["tiny"]
+        assert model["quantize"] == "int8" and model["cached"] is False
