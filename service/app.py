@@ -1,8 +1,10 @@
-"""The FastAPI app factory: wiring, lifespan and the error contract.
+"""The FastAPI app factory: wiring, lifespan, the error contract and offline /docs.
 
-Every error is JSON {"error": "<one line>", "type": "<kind>"}: bad input is a 4xx (422 validation,
-404 unknown model, 413 body too large, 429 queue full with Retry-After, 504 deadline), never a 500
-and never a stack trace (those go to the log).
+Every error is JSON, never a stack trace (those go to the log): bad input is a 4xx (422 validation,
+malformed or non-UTF-8 body; 404 unknown model; 413 body too large; 429 queue full with Retry-After;
+504 deadline). The native routes answer {"error": "<one line>", "type": "<kind>"}; /v1/* answers in
+OpenAI's shape, {"error": {"message", "type", "param", "code": "<kind>"}}, so the openai client shows
+the message. /docs serves Swagger UI from files in the fastapi-offline package (no CDN).
 
     app = create_app({"tang": Generator.from_checkpoint("tang")})   # models in hand
     app = create_app(Settings(models="tang"))                 # loaded at startup
@@ -15,10 +17,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,7 +119,7 @@ def create_app(
     if isinstance(source, Settings):
         settings, source = source, None
     settings = settings or Settings()
-    app = FastAPI(
+    app = FastAPIOffline(
         title="textgen",
         version=__version__,
         summary="Chinese poetry and lyrics from character-level RNNs",
@@ -126,66 +131,118 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.cache = cache if cache is not None else make_cache(settings)
     app.include_router(api_router)
+    app.openapi = partial(openapi, app, app.openapi)  # type: ignore[method-assign]
     add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every status
     return app
 
 
-def error(status: int, message: str, kind: str, headers: Mapping[str, str] | None = None) -> UTF8JSONResponse:
-    return UTF8JSONResponse({"error": message, "type": kind}, status_code=status, headers=headers)
+def openapi(app: FastAPI, build: Any) -> dict[str, Any]:
+    """FastAPI's schema, with `model` restricted to the loaded names once they are known (and
+    required by /generate when several are loaded), so the schema says what the server accepts."""
+    schema = build()
+    serving = getattr(app.state, "serving", None)
+    if serving is None or getattr(app.state, "openapi_models", False):
+        return schema
+    names = list(serving.engines)
+    comps = schema.get("components", {}).get("schemas", {})
+    if "CompletionRequest" in comps:
+        comps["CompletionRequest"]["properties"]["model"] = {
+            "type": "string",
+            "enum": names,
+            "title": "Model",
+        }
+    if "GenerateRequest" in comps:
+        req = comps["GenerateRequest"]
+        prop = req["properties"]["model"]
+        named = {"type": "string", "enum": names}
+        if len(names) == 1:
+            prop["anyOf"] = [named, {"type": "null"}]
+        else:
+            req["properties"]["model"] = named | {"title": "Model", "description": "the model to use"}
+            req["required"] = [*req.get("required", []), "model"]
+    app.state.openapi_models = True
+    return schema
 
 
-def validation_message(exc: RequestValidationError) -> str:
-    """One line naming each bad field (without echoing the input)."""
+OPENAI_TYPES = {429: "rate_limit_error", 504: "timeout"}
+
+
+def error(request: Request | Scope, status: int, message: str, kind: str, param: str | None = None,
+          headers: Mapping[str, str] | None = None) -> UTF8JSONResponse:  # fmt: skip
+    """The error response: OpenAI's shape under /v1, {"error", "type"} elsewhere."""
+    path = request.url.path if isinstance(request, Request) else request.get("path", "")
+    if path.startswith("/v1/") or path == "/v1":
+        otype = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        body: dict[str, Any] = {"error": {"message": message, "type": otype, "param": param, "code": kind}}
+    else:
+        body = {"error": message, "type": kind}
+    return UTF8JSONResponse(body, status_code=status, headers=headers)
+
+
+def _loc(e: dict) -> list[str]:
+    """A validation error's field path, without "body" and pydantic's union-member labels."""
+    return [str(x) for x in e.get("loc", ()) if isinstance(x, int) or (x != "body" and str(x).isidentifier())]
+
+
+def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    """One line naming each bad field (without echoing the input), and the first field's name."""
     parts = []
-    for e in exc.errors()[:5]:
+    errors = exc.errors()
+    for e in errors[:5]:
         if e.get("type") == "json_invalid":
-            return f"request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
-        loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
-        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
-    return "; ".join(parts)
+            return f"request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})", None
+        loc = ".".join(_loc(e)) or "body"
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "string_pattern_mismatch" and loc == "form":
+            msg = "not a form this server knows: wujue, qijue, wulv, qilv, 五绝/七绝/五律/七律, or line lengths like 5,5,7,7"
+        elif e.get("type") == "string_unicode":
+            msg = "not valid Unicode text (a lone surrogate?)"
+        parts.append(f"{loc}: {msg}")
+    first = next((_loc(e) for e in errors if _loc(e)), [None])[0]
+    return "; ".join(parts), first
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    def on(exc_type: type[Exception], status: int, kind: str) -> None:
+    def on(exc_type: type[Exception], status: int, kind: str, param: str | None = None) -> None:
         async def handler(request: Request, exc: Exception) -> UTF8JSONResponse:
-            return error(status, str(exc) or kind, kind)
+            return error(request, status, str(exc) or kind, kind, param)
 
         app.add_exception_handler(exc_type, handler)
 
     on(TextgenError, 422, "invalid_request")  # ConfigError: impossible constraints
-    on(ModelNotFound, 404, "model_not_found")
+    on(TokenizerError, 422, "unknown_characters", "prompt")
+    on(ModelNotFound, 404, "model_not_found", "model")
     on(DeadlineExceeded, 504, "timeout")
     on(EngineError, 500, "internal_error")
 
-    @app.exception_handler(TokenizerError)
-    async def tokenizer_error(request: Request, exc: Exception) -> UTF8JSONResponse:
-        return error(422, str(exc), "unknown_characters")
-
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> UTF8JSONResponse:
-        return error(422, validation_message(exc), "validation_error")
+        message, param = validation_message(exc)
+        return error(request, 422, message, "validation_error", param)
 
     @app.exception_handler(QueueFull)
     async def busy(request: Request, exc: QueueFull) -> UTF8JSONResponse:
-        return error(429, str(exc), "overloaded", {"Retry-After": str(exc.retry_after)})
+        return error(request, 429, str(exc), "overloaded", headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> UTF8JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8): malformed, so 422
+            return error(request, 422, "request body is not UTF-8 JSON", "validation_error")
         kind = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
-        return error(exc.status_code, str(exc.detail), kind, exc.headers)
+        return error(request, exc.status_code, str(exc.detail), kind, headers=exc.headers)
 
     @app.exception_handler(ClientGone)
     async def gone(request: Request, exc: ClientGone) -> UTF8JSONResponse:
-        return error(499, "client closed the request", "client_closed")  # nobody reads it
+        return error(request, 499, "client closed the request", "client_closed")  # nobody reads it
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> UTF8JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return error(500, "internal server error", "internal_error")
+        return error(request, 500, "internal server error", "internal_error")
 
 
 class BodyLimitMiddleware:
@@ -202,7 +259,7 @@ class BodyLimitMiddleware:
         too_large = HTTPException(413, f"request body is larger than {self.max_bytes} bytes")
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            response = error(413, str(too_large.detail), "payload_too_large")
+            response = error(scope, 413, str(too_large.detail), "payload_too_large")
             await response(scope, receive, send)
             return
         seen = 0

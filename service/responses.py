@@ -15,7 +15,14 @@ from starlette.types import Receive, Scope, Send
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """Compact JSON with real UTF-8 characters; ASCII escapes only if a string holds a lone surrogate
+    (an error message echoing a bad field name, say), which UTF-8 cannot carry."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text
 
 
 class UTF8JSONResponse(JSONResponse):

@@ -4,7 +4,8 @@ client works (plus textgen's knobs: top_k, repetition_penalty, form, acrostic, r
     client = openai.OpenAI(base_url="http://localhost:8000/v1", api_key="unused")
     client.completions.create(model="tang", prompt="春", max_tokens=32, seed=7, extra_body={"top_k": 20})
 
-finish_reason follows OpenAI: "stop" for <eos> or a stop string, "length" otherwise.
+finish_reason follows OpenAI: "stop" for <eos> or a stop string, "length" otherwise. Errors have
+OpenAI's shape, {"error": {"message", "type", "param", "code"}} (service/app.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -19,11 +21,21 @@ from starlette.responses import Response
 from service.engine import DeadlineExceeded, EngineError, Finish, Piece
 from service.responses import SSEResponse, UTF8JSONResponse, sse
 from service.routes.deps import ServingDep
-from service.routes.generate import ERRORS, SSE_DOC, usage
-from service.schemas import CompletionChoice, CompletionRequest, CompletionResponse, ModelCard, ModelList
+from service.routes.generate import SSE_DOC, usage
+from service.schemas import (
+    CompletionChoice,
+    CompletionRequest,
+    CompletionResponse,
+    ModelCard,
+    ModelList,
+    OpenAIErrorResponse,
+)
 from service.serving import Plan, Result, Serving
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": OpenAIErrorResponse} for code in (404, 413, 422, 429, 504)
+}
 
 STARTED = int(time.time())
 
@@ -44,9 +56,11 @@ async def sse_chunks(serving: Serving, plan: Plan, head: dict) -> AsyncIterator[
                 continue
             yield sse(head | {"choices": [choice]})
     except DeadlineExceeded as e:
-        yield sse({"error": {"message": str(e), "type": "timeout"}})
+        yield sse({"error": {"message": str(e), "type": "timeout", "param": None, "code": "timeout"}})
     except EngineError as e:
-        yield sse({"error": {"message": str(e), "type": "internal_error"}})
+        yield sse(
+            {"error": {"message": str(e), "type": "server_error", "param": None, "code": "internal_error"}}
+        )
     yield sse("[DONE]")
 
 

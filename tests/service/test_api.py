@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
+from service import schemas
 from service.app import create_app
 from service.cache import MemoryCache
+from service.schemas import CompletionRequest, GenerateRequest
 from service.settings import Settings
+from textgen.sampling import SamplingParams
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +77,10 @@ BAD = [
     ({"prompt": 5}, "prompt"),
     ({"stream": "maybe"}, "stream"),
     ({"colour": "blue"}, "colour"),
-    ({"form": "sonnet"}, "sonnet"),  # ConfigError from SamplingParams.validate
+    ({"form": "sonnet"}, "form"),  # the schema's pattern of known forms
+    ({"form": "0"}, "form"),
+    ({"form": "5,5,17"}, "form"),
+    ({"rhyme": True}, "rhyme"),  # ConfigError from SamplingParams.validate
     ({"form": "wujue", "max_new_tokens": 5}, "max_new_tokens"),  # impossible constraint
     ({"prompt": "床前Zq"}, "Zq"),  # TokenizerError names the unknown characters
 ]
@@ -204,3 +214,112 @@ def test_a_failing_step_is_a_500_json_and_the_engine_keeps_serving(tiny):
         assert "boom" not in r.text
         r = c.post("/generate", json={"prompt": "春", "max_new_tokens": 5})
         assert r.status_code == 200 and r.json()["completions"][0]["tokens"] == 5
+
+
+def raw(client, route: str, body: dict):
+    """POST `body` as ASCII JSON, so lone surrogates travel as \\ud800 escapes (as a fuzzer sends them)."""
+    return client.post(route, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+
+SURROGATES = [
+    ("/generate", {"prompt": "春", "stop": "\ud800", "seed": 3}, "stop"),
+    ("/generate", {"prompt": "\ud800", "seed": 1}, "prompt"),
+    ("/generate", {"prompt": "春", "acrostic": "\udfff", "seed": 1}, "acrostic"),
+    ("/generate", {"prompt": "春", "form": "\ud800"}, "form"),
+    ("/generate", {"model": "\ud800"}, "model"),
+    ("/v1/completions", {"model": "tiny", "prompt": "\ud800", "seed": 1}, "prompt"),
+    ("/v1/completions", {"model": "tiny", "prompt": ["春", "\ud800"], "seed": 1}, "prompt"),
+    ("/v1/completions", {"model": "tiny", "prompt": "春", "stop": ["\ud800"], "seed": 1}, "stop"),
+]
+
+
+@pytest.mark.parametrize("route,body,field", SURROGATES, ids=[f"{r}:{f}" for r, _, f in SURROGATES])
+def test_lone_surrogates_are_422_naming_the_field(client, route, body, field):
+    r = raw(client, route, body)
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"] if route.startswith("/v1") else r.json()["error"]
+    assert message.startswith(field)
+
+
+def test_a_bad_field_name_is_echoed_as_valid_json(client):
+    r = raw(client, "/generate", {"prompt": "春", "\ud800": 1})
+    assert r.status_code == 422 and "Unicode" in r.json()["error"]
+
+
+def test_non_utf8_body_is_a_422_as_documented(client):
+    for route in ("/generate", "/v1/completions"):
+        r = client.post(
+            route, content=b'{"prompt": "\xff\xfe"}', headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 422, r.text
+    assert client.post("/generate", content=b'{"prompt": "\xff"}').json()["type"] == "validation_error"
+
+
+def test_openai_routes_answer_errors_in_openais_shape(client):
+    r = client.post("/v1/completions", json={"model": "tiny", "prompt": "春", "temperature": 3})
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    assert err["param"] == "temperature" and "temperature" in err["message"]
+    assert (err["type"], err["code"]) == ("invalid_request_error", "validation_error")
+    err = client.post("/v1/completions", json={"model": "nope", "prompt": "春"}).json()["error"]
+    assert (err["param"], err["code"]) == ("model", "model_not_found") and "nope" in err["message"]
+    err = client.post("/v1/completions", json={"model": "tiny", "prompt": "Zq"}).json()["error"]
+    assert (err["param"], err["code"]) == ("prompt", "unknown_characters")
+    assert client.get("/v1/nowhere").json()["error"]["code"] == "not_found"
+    # The native routes keep {"error", "type"}.
+    assert set(client.post("/generate", json={"temperature": 3}).json()) == {"error", "type"}
+
+
+def test_schema_and_behaviour_agree(client, tiny, other):
+    schema = client.get("/openapi.json").json()
+    comps = schema["components"]["schemas"]
+    gen, cmpl = comps["GenerateRequest"], comps["CompletionRequest"]
+    form = gen["properties"]["form"]["anyOf"][0]
+    assert re.fullmatch(form["pattern"], "5,5,7,7") and not re.fullmatch(form["pattern"], "0")
+    assert client.post("/generate", json={"form": "0"}).status_code == 422
+    assert cmpl["properties"]["prompt"]["anyOf"][1]["minItems"] == 1
+    assert client.post("/v1/completions", json={"model": "tiny", "prompt": []}).status_code == 422
+    assert cmpl["properties"]["model"]["enum"] == ["tiny"] and "model" not in gen.get("required", [])
+    # Errors are documented with the shape each family of routes answers with.
+    v1 = schema["paths"]["/v1/completions"]["post"]["responses"]["422"]["content"]["application/json"]
+    assert v1["schema"]["$ref"].endswith("/OpenAIErrorResponse")
+    with TestClient(create_app({"tiny": tiny, "other": other}, cache=MemoryCache())) as c:
+        gen = c.get("/openapi.json").json()["components"]["schemas"]["GenerateRequest"]
+        assert "model" in gen["required"] and gen["properties"]["model"]["enum"] == ["tiny", "other"]
+        assert c.post("/generate", json={"model": None, "prompt": "春"}).status_code == 422
+
+
+def test_every_sampling_param_is_a_request_field_within_the_library_bounds():
+    from textgen.sampling import params as lib
+
+    names = {f.name for f in dataclasses.fields(SamplingParams)} - set(schemas.PER_ROUTE)
+    assert set(schemas.PARAM_NAMES) == names
+    for props in (
+        GenerateRequest.model_json_schema()["properties"],
+        CompletionRequest.model_json_schema()["properties"],
+    ):
+        assert names <= set(props)
+    # The service's limits are a stricter layer over the library's, never a looser one.
+    for name in (
+        "MAX_NEW_TOKENS",
+        "MAX_N",
+        "MAX_TEMPERATURE",
+        "MAX_REPETITION_PENALTY",
+        "MAX_NO_REPEAT_NGRAM",
+        "MAX_STOP",
+    ):
+        assert getattr(schemas, name) <= getattr(lib, name), name
+    assert schemas.MAX_STOP_CHARS <= lib.MAX_STOP_LEN and schemas.MAX_ACROSTIC_CHARS <= lib.MAX_ACROSTIC
+
+
+def test_docs_work_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text) + re.findall(
+        r"url: ?'([^']+)'", page.text
+    )
+    assert assets and not [a for a in assets if "//" in a]  # nothing from another host
+    for path in assets:
+        assert client.get(path).status_code == 200, path
+    assert "SwaggerUIBundle" in client.get(next(a for a in assets if a.endswith(".js"))).text

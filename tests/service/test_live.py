@@ -103,10 +103,17 @@ def test_official_openai_client(live):
         for c in chunk.choices:
             texts[c.index] += c.text
     assert texts == [c.text for c in out.choices]
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError) as e:
         client.completions.create(model="gpt-4", prompt="月")
-    with pytest.raises(openai.UnprocessableEntityError):
+    assert "'gpt-4' is not loaded" in str(e.value) and (e.value.code, e.value.param) == (
+        "model_not_found",
+        "model",
+    )
+    with pytest.raises(openai.UnprocessableEntityError) as e:
         client.completions.create(model="tiny", prompt="月", temperature=3)
+    # The client's exception text carries the reason, not only "Error code: 422".
+    assert "temperature: Input should be less than or equal to 2" in str(e.value)
+    assert (e.value.type, e.value.param) == ("invalid_request_error", "temperature")
 
 
 def wait_for(check, timeout: float = 5.0) -> None:
