@@ -1,7 +1,8 @@
-"""`textgen judge`: score generated poems (form compliance, rhyme, copying, diversity).
+"""`textgen judge`: score generated poems (form compliance, rhyme, 格律 tones, copying, diversity).
 
 textgen sample tang --form wujue -n 200 --seed 1 --json > wujue.jsonl
 textgen judge wujue.jsonl --checkpoint tang
+textgen judge poems.txt --rhyme-scheme pingshui --faults     # which rule each poem breaks, where
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import click
   textgen sample tang --form wujue -n 200 --seed 1 --json > 五绝.jsonl
   textgen judge 五绝.jsonl --checkpoint tang        # 复制率对照训练集
   textgen judge poems.txt --form qijue --train-file train.txt --json
-  textgen sample tang -n 50 --json | textgen judge -"""
+  textgen sample tang -n 50 --json | textgen judge -
+  textgen judge 五绝.jsonl --rhyme-scheme xinyun --faults   # 按中华新韵, 列出每首的毛病"""
 )
 @click.argument("file", type=click.Path(allow_dash=True))
 @click.option(
@@ -31,13 +33,17 @@ import click
 @click.option(
     "--checkpoint", default=None, help="Take the training text from this checkpoint's prepared corpus."
 )
+@click.option("--rhyme-scheme", type=click.Choice(["pingshui", "xinyun"]), default=None,
+              help="Judge rhyme and tones by 平水韵 or 中华新韵 [default: as sampled, else pingshui].")  # fmt: skip
+@click.option("--faults", "show_faults", is_flag=True,
+              help="Also list each poem's rhyme and tone faults (rule, line, character).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
-def judge(file, form, train_file, checkpoint, as_json) -> None:
+def judge(file, form, train_file, checkpoint, rhyme_scheme, show_faults, as_json) -> None:
     """Score the poems in FILE (`-` = stdin): JSON lines from `textgen sample --json`, or plain
     text with one poem per blank-line separated block."""
     from textgen.errors import ConfigError
     from textgen.poetry.judge import judge as score
-    from textgen.poetry.judge import parse_poems, read_poems, train_half_lines
+    from textgen.poetry.judge import parse_poems, poem_faults, read_poems, train_half_lines
 
     if train_file and checkpoint:
         raise ConfigError("give --train-file or --checkpoint, not both")
@@ -49,16 +55,24 @@ def judge(file, form, train_file, checkpoint, as_json) -> None:
     if checkpoint:
         train_file = checkpoint_train_text(checkpoint)
     lines = train_half_lines(train_file) if train_file else None
-    report = score(poems, train_lines=lines, form=form)
+    report = score(poems, train_lines=lines, form=form, scheme=rhyme_scheme)
+    if show_faults:
+        report["poem_faults"] = [
+            poem_faults(p.text, rhyme_scheme or p.rhyme_scheme or "pingshui") for p in poems
+        ]
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
+    listed = report.pop("poem_faults", None)
     for key, value in report.items():
         if isinstance(value, float):
             value = f"{value:.3f}"
         elif value is None:
             value = "-"
         click.echo(f"{key:12s} {value}")
+    for i, faults in enumerate(listed or []):
+        if faults:
+            click.echo(f"poem {i + 1}: {', '.join(faults)}")
 
 
 def checkpoint_train_text(checkpoint: str) -> Path:

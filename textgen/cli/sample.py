@@ -6,6 +6,7 @@ textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme -n 4 --json
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -52,10 +53,12 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
     "--form", default=None, help="wujue 五绝, qijue 七绝, wulv 五律, qilv 七律, or line lengths like 5,5,7,7."
 )
 @click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
-@click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (中华新韵).")
+@click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (see --rhyme-scheme).")
 @click.option("--layout", type=click.Choice(["couplet", "line"]), default="couplet", show_default=True,
               help="Forms: two half-lines per text line (as in the corpus) or one.")  # fmt: skip
 @click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
+@click.option("--rhyme-scheme", type=click.Choice(["pingshui", "xinyun"]), default=None,
+              help="Rhyme and tones by 平水韵 (classical) or 中华新韵 (modern) [default: the model's].")  # fmt: skip
 @click.option("--on-unknown", type=click.Choice(["error", "skip"]), default="error", show_default=True,
               help="Prompt characters outside the vocabulary: fail, or drop them with a warning.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per completion.")
@@ -69,8 +72,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, on_unknown, as_json, device,
-           quantize, threads) -> None:  # fmt: skip
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, rhyme_scheme, on_unknown,
+           as_json, device, quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
     import logging
 
@@ -82,7 +85,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
         max_new_tokens = MAX_NEW_TOKENS if (form or acrostic) else 200
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones)  # fmt: skip
+                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones,
+                            rhyme_scheme=rhyme_scheme)  # fmt: skip
     params.validate()  # before loading the model: bad options fail fast
     # Shipped songci/lyrics models take a first line (词牌 or artist): let `--prompt '浣溪沙\n'` say so.
     prompt = prompt.replace("\\n", "\n")
@@ -91,6 +95,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     gen = Generator.from_checkpoint(
         checkpoint, device=device, quantize=quantize, threads=threads, layout=layout
     )
+    if params.rhyme_scheme is None:  # the model's own, written out with --json for the judge
+        params = dataclasses.replace(params, rhyme_scheme=gen.rhyme_scheme)
     if seed is None:
         import secrets
 
@@ -125,7 +131,9 @@ def _finish(seqs, i, params, as_json) -> None:
     c = seqs[i].completion()
     if as_json:
         d = c.to_dict() | {
-            k: v for k, v in params.to_dict().items() if k in ("form", "acrostic", "rhyme", "tones")
+            k: v
+            for k, v in params.to_dict().items()
+            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme")
         }
         _out(json.dumps(d, ensure_ascii=False) + "\n")
     else:

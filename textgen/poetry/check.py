@@ -1,7 +1,9 @@
-"""Does a poem comply with a form, an acrostic and a rhyme? And which form does it look like?
+"""Does a poem comply with a form, an acrostic, a rhyme and the tone rules? Which form is it?
 
 problems = form_problems("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。", resolve_form("wujue"))
 assert problems == []
+form_problems("春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。", resolve_form("wujue"), rhyme=True)
+# ['出韵 (line 2, char 5)', '出韵 (line 4, char 5)']: it rhymes on 仄 (a 古绝), 近体诗 rhymes on 平
 detect_form("白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。")   # "wujue"
 """
 
@@ -10,8 +12,8 @@ from __future__ import annotations
 import re
 
 from textgen.poetry.forms import FORMS, FormSpec
+from textgen.poetry.gelv import rhyme_faults, tone_faults
 from textgen.poetry.rhyme import is_cjk, rhyme_group
-from textgen.poetry.tones import tone_problems
 
 _SPLIT = re.compile(r"[，。！？；、,.!?;\n]")
 
@@ -22,9 +24,15 @@ def split_lines(text: str) -> list[str]:
 
 
 def form_problems(
-    text: str, spec: FormSpec, acrostic: str | None = None, rhyme: bool = False, tones: bool = False
+    text: str,
+    spec: FormSpec,
+    acrostic: str | None = None,
+    rhyme: bool = False,
+    tones: bool = False,
+    scheme: str = "pingshui",
 ) -> list[str]:
-    """Everything wrong with `text` as a poem of this form (empty list = compliant)."""
+    """Everything wrong with `text` as a poem of this form (empty list = compliant); rhyme and
+    tone faults name the rule and the place, under the rhyme scheme."""
     lines = split_lines(text)
     problems = []
     if text != spec.layout_text(lines[: spec.n_lines]) or len(lines) != spec.n_lines:
@@ -35,21 +43,21 @@ def form_problems(
         problems.append("non-Chinese characters inside lines")
     if acrostic and "".join(x[:1] for x in lines) != acrostic:
         problems.append(f"line starts {''.join(x[:1] for x in lines)!r} != acrostic {acrostic!r}")
-    if rhyme and not rhymes(lines):
-        problems.append("even lines do not share a rhyme group")
-    if tones and (bad := tone_problems(lines)):
-        problems.append(f"{bad} character(s) break the 平仄 pattern")
+    if rhyme:
+        problems += [str(f) for f in rhyme_faults(lines, scheme)]
+    if tones and all(len(x) in (5, 7) for x in lines) and lines:
+        problems += [str(f) for f in tone_faults(lines, scheme)]
     return problems
 
 
 def rhyme_endings(lines: list[str]) -> list[str | None]:
-    """The rhyme group of the last character of each even line (2nd, 4th, ...)."""
+    """The 中华新韵 group of the last character of each even line (2nd, 4th, ...)."""
     return [rhyme_group(x[-1]) if x else None for x in lines[1::2]]
 
 
-def rhymes(lines: list[str]) -> bool:
-    groups = rhyme_endings(lines)
-    return bool(groups) and groups[0] is not None and all(g == groups[0] for g in groups)
+def rhymes(lines: list[str], scheme: str = "pingshui") -> bool:
+    """Whether the even lines (two or more) rhyme under the scheme."""
+    return len(lines) >= 2 and not rhyme_faults(lines, scheme)
 
 
 def detect_form(text: str) -> str | None:

@@ -1,17 +1,21 @@
 """Scoring a set of generated poems: form compliance, rhyme, memorisation and diversity.
 
     poems = read_poems("samples.jsonl")            # `textgen sample --json` output, or blank-line blocks
-    report = judge(poems, train_lines=train_half_lines("train.txt"), form="wujue")
-    report["compliance"], report["rhyme_rate"], report["copy_rate"], report["distinct_2"]
+    report = judge(poems, train_lines=train_half_lines("train.txt"), form="wujue", scheme="pingshui")
+    report["compliance"], report["rhyme_rate"], report["tone_rate"], report["faults"]
+    poem_faults(poems[0].text)     # ['失粘 (line 3, char 2)', ...]
 
 - compliance: share of poems that are exactly the requested form (layout, punctuation, line lengths,
   Chinese characters only, acrostic if one was asked for); without a requested form, the share
   whose lines match one of the named forms (the detected form).
-- rhyme_rate: share of poems (4+ lines) whose even lines all end in one 中华新韵 group;
-  rhyme_pairs: share of even lines after the first that rhyme with the first.
+- rhyme_rate: share of poems (4+ lines) that rhyme under the scheme (平水韵 by default: the even
+  lines share a 平声 group, and a first line that can only end 平 rhymes too; textgen.poetry.gelv);
+  rhyme_pairs: share of even lines after the first that rhyme with the first;
+  rhyme_ping: share of even-line endings that can be read 平 (近体诗 rhymes on 平).
 - copy_rate: share of generated half-lines (4+ characters) found verbatim in the training text.
-- tone_rate: share of poems of 4+ lines of 5 or 7 characters that keep the 平仄 rules
-  (textgen.poetry.tones; modern readings, so Tang 入声 characters can count against a real poem).
+- tone_rate: share of poems of 4+ lines of 5 or 7 characters that keep the 格律 tone rules under
+  the scheme (失对, 失粘, 二四六, 孤平, 三平尾, line endings; textgen.poetry.gelv).
+- faults: how many poems break each rule (出韵, 失粘 ...); poem_faults() says where.
 - distinct_1 / distinct_2: distinct characters / bigrams over all of them (line characters only).
 """
 
@@ -23,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textgen.errors import ConfigError
-from textgen.poetry.check import detect_form, form_problems, rhyme_endings, split_lines
+from textgen.poetry.check import detect_form, form_problems, split_lines
 from textgen.poetry.forms import resolve_form
-from textgen.poetry.tones import TONE_LENGTHS, tone_problems
+from textgen.poetry.gelv import rhyme_faults, tone_faults
+from textgen.poetry.rhyme import check_scheme, rhymes_of, tones_of
+from textgen.poetry.tones import TONE_LENGTHS
 
 MIN_COPY_LEN = 4  # shorter half-lines are too common to count as copied
 
@@ -37,6 +43,7 @@ class Poem:
     acrostic: str | None = None
     rhyme: bool = False
     tones: bool = False
+    rhyme_scheme: str | None = None  # the scheme it was sampled under, if known
 
 
 def parse_poems(data: str) -> list[Poem]:
@@ -50,7 +57,7 @@ def parse_poems(data: str) -> list[Poem]:
             try:
                 d = json.loads(line)
                 poems.append(Poem(d.get("prompt", "") + d["text"], d.get("form"), d.get("acrostic"),
-                                  bool(d.get("rhyme")), bool(d.get("tones"))))  # fmt: skip
+                                  bool(d.get("rhyme")), bool(d.get("tones")), d.get("rhyme_scheme")))  # fmt: skip
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ConfigError(f"line {n}: not a JSON object with a 'text' field ({e})") from e
         return poems
@@ -74,42 +81,68 @@ def train_half_lines(path: str | Path) -> set[str]:
     return {x for x in split_lines(text) if len(x) >= MIN_COPY_LEN}
 
 
-def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str | None = None) -> dict:
-    """Scores for a list of poems; `form` overrides what each poem asked for."""
+def poem_faults(text: str, scheme: str = "pingshui") -> list[str]:
+    """The rhyme and tone faults of one poem, each naming the rule and the place; tone faults only
+    for poems of 5- or 7-character lines."""
+    lines = split_lines(text)
+    faults = [str(f) for f in rhyme_faults(lines, scheme)] if len(lines) >= 2 else []
+    if len(lines) >= 4 and all(len(x) in TONE_LENGTHS for x in lines):
+        faults += [str(f) for f in tone_faults(lines, scheme)]
+    return faults
+
+
+def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str | None = None,
+          scheme: str | None = None) -> dict:  # fmt: skip
+    """Scores for a list of poems; `form` overrides what each poem asked for, `scheme` the rhyme
+    scheme each was sampled under (default 平水韵)."""
     if not poems:
         raise ConfigError("no poems to judge")
-    complied, forms = 0, Counter()
+    if scheme is not None:
+        check_scheme(scheme)
+    complied, forms, rules, schemes = 0, Counter(), Counter(), Counter()
     rhymed, rhyme_total, pairs, pair_total, toned, tone_total = 0, 0, 0, 0, 0, 0
+    ping, ping_total = 0, 0
     halves: list[str] = []
     for p in poems:
         lines = split_lines(p.text)
         halves += lines
-        want = form or p.form
+        want, sch = form or p.form, scheme or p.rhyme_scheme or "pingshui"
+        schemes[sch] += 1
         if want or p.acrostic:
             spec = resolve_form(want, p.acrostic, p.rhyme)
-            ok = not form_problems(p.text, spec, p.acrostic, p.rhyme, p.tones)
+            ok = not form_problems(p.text, spec, p.acrostic, p.rhyme, p.tones, sch)
             forms[spec.name] += 1
         else:
             detected = detect_form(p.text)
             ok = detected is not None and not form_problems(p.text, resolve_form(detected))
             forms[detected or "other"] += 1
         complied += ok
-        groups = rhyme_endings(lines)
-        if len(groups) >= 2:  # a rhyme needs two even lines
+        ends = [x[-1] for x in lines[1::2] if x]
+        if len(ends) >= 2:  # a rhyme needs two even lines
             rhyme_total += 1
-            rhymed += groups[0] is not None and all(g == groups[0] for g in groups)
-            pairs += sum(g is not None and g == groups[0] for g in groups[1:])
-            pair_total += len(groups) - 1
+            faults = rhyme_faults(lines, sch)
+            rhymed += not faults
+            rules.update({f.rule for f in faults})
+            first = rhymes_of(ends[0], sch)
+            pairs += sum(bool(first & rhymes_of(ch, sch)) for ch in ends[1:])
+            pair_total += len(ends) - 1
+            ping += sum(True in tones_of(ch, sch) for ch in ends)
+            ping_total += len(ends)
         if len(lines) >= 4 and all(len(x) in TONE_LENGTHS for x in lines):
             tone_total += 1
-            toned += tone_problems(lines) == 0
+            faults = tone_faults(lines, sch)
+            toned += not faults
+            rules.update({f.rule for f in faults})
     report = {
         "poems": len(poems),
         "forms": dict(forms.most_common()),
         "compliance": complied / len(poems),
+        "rhyme_scheme": "+".join(sorted(schemes)),
         "rhyme_rate": rhymed / rhyme_total if rhyme_total else None,
         "rhyme_pairs": pairs / pair_total if pair_total else None,
+        "rhyme_ping": ping / ping_total if ping_total else None,
         "tone_rate": toned / tone_total if tone_total else None,
+        "faults": dict(rules.most_common()),
         "copy_rate": None,
         **distinct(halves),
         "mean_chars": sum(len(x) for x in halves) / len(poems),

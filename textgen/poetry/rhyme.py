@@ -1,4 +1,12 @@
-"""Rhyme groups of the 中华新韵 (the 14 rhymes of modern standard pronunciation), from pypinyin.
+"""Rhyme schemes: 平水韵 (classical; textgen.poetry.pingshui) and the 中华新韵 (modern), and the
+scheme-neutral questions the checker and the constraints ask: which groups does a character rhyme
+in, which tones can it take.
+
+    rhymes_of("斜", "pingshui") == rhymes_of("家", "pingshui") == {"麻"}   # 平水韵 六麻
+    rhymes_of("斜", "xinyun") != rhymes_of("家", "xinyun")                 # xie / jia today
+    tones_of("白", "pingshui") == {False}   # 入声 = 仄;  tones_of("白", "xinyun") == {True} (bái)
+
+Rhyme groups of the 中华新韵 (the 14 rhymes of modern standard pronunciation), from pypinyin.
 
 A character's group comes from the final of its most common reading (pypinyin's default; 多音字
 take that one reading only):
@@ -19,6 +27,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+
+from textgen.errors import ConfigError
+
+SCHEMES = ("pingshui", "xinyun")
+# Corpora of modern text (lyrics) rhyme by today's pronunciation; everything else is classical.
+MODERN_CORPORA = ("lyrics", "wangfeng", "qqmusic6")
 
 RHYME_GROUPS: dict[str, tuple[str, ...]] = {
     "麻": ("a", "ia", "ua"),
@@ -75,3 +89,37 @@ def is_ping(ch: str) -> bool | None:
     """平 (tones 1, 2) -> True, 仄 (3, 4) -> False, unknown -> None."""
     t = tone_of(ch)
     return None if t == 0 else t <= 2
+
+
+def check_scheme(scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise ConfigError(f"rhyme_scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    return scheme
+
+
+def default_scheme(corpus: str | None) -> str:
+    """pingshui (平水韵) for classical corpora and unknown text, xinyun (中华新韵) for lyrics."""
+    return "xinyun" if corpus in MODERN_CORPORA else "pingshui"
+
+
+@lru_cache(maxsize=65536)
+def rhymes_of(ch: str, scheme: str = "pingshui", ping: bool | None = True) -> frozenset[str]:
+    """The rhyme groups a character can rhyme in. pingshui: its groups of tone `ping` (True = 平,
+    as 近体诗 rhymes; False = 仄; None = any); xinyun: its one modern group, whatever the tone."""
+    if scheme == "xinyun":
+        g = rhyme_group(ch)
+        return frozenset() if g is None else frozenset((g,))
+    from textgen.poetry import pingshui
+
+    return frozenset(g for g, p in pingshui.readings(ch) if ping is None or p == ping)
+
+
+@lru_cache(maxsize=65536)
+def tones_of(ch: str, scheme: str = "pingshui") -> frozenset[bool]:
+    """The tones a character can take (True = 平, False = 仄): one, both (多音字) or none (unknown)."""
+    if scheme == "xinyun":
+        t = is_ping(ch)
+        return frozenset() if t is None else frozenset((t,))
+    from textgen.poetry import pingshui
+
+    return pingshui.tones(ch)

@@ -4,16 +4,14 @@
 couplet the second line is the opposite of the first (对), and the first line of the next couplet
 follows the line before it (粘). Rhyming (even) lines end 平, the other lines after the first end 仄.
 These rules hold in all four standard patterns of 五言/七言 绝句 and 律诗; which pattern a poem
-takes is set by its first tone-bearing character (the model picks it). Tones are those of each
-character's modern default reading (textgen.poetry.rhyme.tone_of); characters without a known tone
-are never forced into a toned slot.
+takes is set by its first tone-bearing character (the model picks it). The tones themselves come
+from the rhyme scheme (textgen.poetry.rhyme.tones_of: 平水韵 by default, where 入声 is 仄), and
+textgen.poetry.gelv checks a whole poem, naming each rule broken (失对, 失粘, 孤平, 三平尾 ...).
 
-    required_tone(first=True, line=1, pos=1, length=5, n_lines=4)   # False: 仄 (对 of a 平 start)
+    required_tone(True, line=1, pos=1, length=5)   # False: 仄 (对 of a 平 start)
 """
 
 from __future__ import annotations
-
-from textgen.poetry.rhyme import is_ping
 
 TONE_LENGTHS = (5, 7)
 
@@ -38,19 +36,3 @@ def required_tone(base: bool | None, line: int, pos: int, length: int) -> bool |
 def base_from(tone: bool, line: int, pos: int) -> bool:
     """The pattern base implied by a character of tone `tone` in an alternating slot."""
     return tone != _flip(line, pos)
-
-
-def tone_problems(lines: list[str]) -> int:
-    """Number of characters that break the pattern (unknown tones never count)."""
-    base, bad = None, 0
-    for i, line in enumerate(lines):
-        for j, ch in enumerate(line):
-            t = is_ping(ch)
-            if t is None:
-                continue
-            want = required_tone(base, i, j, len(line))
-            if want is None and base is None and j in (1, 3, 5) and j < len(line) - 1:
-                base = base_from(t, i, j)
-            elif want is not None and want != t:
-                bad += 1
-    return bad

@@ -1,14 +1,19 @@
-"""Classical constraints as per-step masks over the vocabulary: form, acrostic and rhyme.
+"""Classical constraints as per-step masks over the vocabulary: form, acrostic, rhyme and tones.
 
-A PoemConstraint walks the slots of a FormSpec (characters, "，"/"。", newlines, the end) and at
+A PoemConstraint walks the slots of a FormSpec (characters, punctuation, newlines, the end) and at
 each step says which token ids are allowed; the model still picks among them. Every mask it hands
 out has at least one member by construction (the rhyme group is chosen among groups the
 vocabulary can fill; acrostic characters and punctuation are checked up front), so a constrained
-row can never reach a dead end and its output always complies.
+row can never reach a dead end and its output always complies (textgen.poetry.gelv checks it).
 
-    index = VocabIndex(tokenizer)
+    index = VocabIndex(tokenizer)       # once per model; its scheme tables once per scheme
     c = PoemConstraint(resolve_form("wujue"), acrostic="春夏秋冬", rhyme=True, index=index)
     c.allowed()   # (V,) bool for the next token;  c.advance(token_id) after choosing it
+
+Rhyme and tone follow a scheme (textgen.poetry.rhyme.SCHEMES). Under 平水韵 ("pingshui") the even
+lines rhyme on 平 in one group, and a first line that ends on a character that can be 平 rhymes too
+(首句入韵); a 多音字 may take whichever reading fits, so it counts in every group and tone it has.
+With tones, the 1st/3rd/5th characters stay free except where 孤平 or 三平尾 would follow.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ import torch
 
 from textgen.errors import ConfigError
 from textgen.poetry.forms import NEWLINE, FormSpec
-from textgen.poetry.rhyme import is_cjk, is_ping, rhyme_group
+from textgen.poetry.rhyme import check_scheme, is_cjk, rhymes_of, tones_of
 from textgen.poetry.tones import base_from, required_tone
 from textgen.tokenizer import Tokenizer
+
+PING, ZE = frozenset((True,)), frozenset((False,))
 
 
 class VocabIndex:
@@ -28,48 +35,33 @@ class VocabIndex:
     def __init__(self, tokenizer: Tokenizer, device: torch.device | str = "cpu"):
         self.tokenizer = tokenizer
         self.device = torch.device(device)
-        v = tokenizer.vocab_size
         special = {tokenizer.unk_id, tokenizer.eos_id}
-        pieces = [tokenizer.id_to_piece(i) for i in range(v)]
         # Only one-character tokens can fill a slot; text -> id (first id wins if duplicated).
         self.char_id: dict[str, int] = {}
-        for i, p in enumerate(pieces):
+        for i in range(tokenizer.vocab_size):
+            p = tokenizer.id_to_piece(i)
             if i not in special and len(p) == 1:
                 self.char_id.setdefault(p, i)
-        cjk = torch.zeros(v, dtype=torch.bool)
-        self.group_of: dict[int, str] = {}
-        self.ping_of: dict[int, bool] = {}  # 平 True, 仄 False (known tones only)
-        members: dict[str, list[int]] = {}
-        for ch, i in self.char_id.items():
-            if is_cjk(ch):
-                cjk[i] = True
-                t = is_ping(ch)
-                if t is not None:
-                    self.ping_of[i] = t
-                g = rhyme_group(ch)
-                if g is not None:
-                    self.group_of[i] = g
-                    members.setdefault(g, []).append(i)
-        self.cjk = cjk.to(self.device)
-        self.group_size = {g: len(ids) for g, ids in members.items()}
-        self.group_mask = {g: self._mask(ids) for g, ids in members.items()}
-        self.ping = self._mask([i for i, t in self.ping_of.items() if t])
-        self.ze = self._mask([i for i, t in self.ping_of.items() if not t])
-        self.toned = self.ping | self.ze
-        self.group_ping = {g: m & self.ping for g, m in self.group_mask.items()}
-        self.group_ping_size = {g: int(m.sum()) for g, m in self.group_ping.items()}
+        self.cjk_chars = {ch: i for ch, i in self.char_id.items() if is_cjk(ch)}
+        self.cjk = self.mask(self.cjk_chars.values())
         self._one_hot: dict[int, torch.Tensor] = {}
-        self._rhyme_start: dict[tuple[int, bool], torch.Tensor] = {}
+        self._schemes: dict[str, SchemeTable] = {}
 
-    def _mask(self, ids: list[int]) -> torch.Tensor:
+    def mask(self, ids) -> torch.Tensor:
         m = torch.zeros(self.tokenizer.vocab_size, dtype=torch.bool)
-        m[ids] = True
+        m[list(ids)] = True
         return m.to(self.device)
 
     def one_hot(self, i: int) -> torch.Tensor:
         if i not in self._one_hot:
-            self._one_hot[i] = self._mask([i])
+            self._one_hot[i] = self.mask([i])
         return self._one_hot[i]
+
+    def scheme(self, name: str) -> SchemeTable:
+        """The rhyme and tone tables of this vocabulary under a scheme (built on first use)."""
+        if name not in self._schemes:
+            self._schemes[name] = SchemeTable(self, check_scheme(name))
+        return self._schemes[name]
 
     def require(self, text: str, what: str) -> int:
         """The id of a one-character token, or ConfigError naming what needed it."""
@@ -77,38 +69,80 @@ class VocabIndex:
             raise ConfigError(f"this model's vocabulary has no {text!r}, needed for {what}")
         return self.char_id[text]
 
+
+class SchemeTable:
+    """A vocabulary's rhyme groups and tones under one scheme, as masks."""
+
+    def __init__(self, index: VocabIndex, scheme: str):
+        self.index, self.scheme = index, scheme
+        self.groups_of: dict[int, frozenset[str]] = {}
+        self.tones: dict[int, frozenset[bool]] = {}  # 平 True / 仄 False; both for 多音字
+        members: dict[str, list[int]] = {}
+        for ch, i in index.cjk_chars.items():
+            if t := tones_of(ch, scheme):
+                self.tones[i] = t
+            if gs := rhymes_of(ch, scheme):
+                self.groups_of[i] = gs
+                for g in gs:
+                    members.setdefault(g, []).append(i)
+        m = index.mask
+        self.can_ping = m(i for i, t in self.tones.items() if True in t)
+        self.can_ze = m(i for i, t in self.tones.items() if False in t)
+        self.pure_ze = m(i for i, t in self.tones.items() if t == ZE)
+        self.pure = m(i for i, t in self.tones.items() if len(t) == 1)  # sets the pattern
+        self.cjk = index.cjk
+        self.pure_ping_any = any(t == PING for t in self.tones.values())
+        self.group_mask = {g: m(ids) for g, ids in members.items()}
+        self.group_size = {g: len(ids) for g, ids in members.items()}
+        # 中华新韵 groups mix tones: with tones on, rhyme on the group's 平 members.
+        self.group_ping = {g: x & self.can_ping for g, x in self.group_mask.items()}
+        self.group_ping_size = {g: int(x.sum()) for g, x in self.group_ping.items()}
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def cached(self, key: tuple, build) -> torch.Tensor:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def sizes(self, ping: bool) -> dict[str, int]:
+        return self.group_ping_size if ping else self.group_size
+
     def rhyme_start(self, needed: int, ping: bool = False) -> torch.Tensor:
-        """Characters that can open the rhyme: those whose group has `needed` distinct members
-        (or, if no group is that large, the largest groups), so later rhymes always exist.
-        With ping=True only 平 characters and their groups' 平 members count."""
-        key = (needed, ping and any(self.group_ping_size.values()))
-        if key not in self._rhyme_start:
-            if not self.group_size:
-                raise ConfigError("no character in this model's vocabulary has a known rhyme")
-            sizes, masks = (
-                (self.group_ping_size, self.group_ping) if key[1] else (self.group_size, self.group_mask)
-            )
-            need = min(needed, max(sizes.values()))
-            m = torch.zeros_like(self.cjk)
-            for g, n in sizes.items():
-                if n >= need:
-                    m |= masks[g]
-            self._rhyme_start[key] = m
-        return self._rhyme_start[key]
+        """Characters that can open the rhyme: members of groups with `needed` distinct members
+        (or, if no group is that large, of the largest groups), so later rhymes always exist.
+        ping=True counts only 平 members (中华新韵 groups mix tones; 平水韵 rhyme groups are 平)."""
+        ping = ping and any(self.group_ping_size.values())
+        sizes = self.sizes(ping)
+        if not sizes:
+            raise ConfigError("no character in this model's vocabulary has a known rhyme")
+        need = min(needed, max(sizes.values()))
+        return self.union(frozenset(g for g, n in sizes.items() if n >= need), ping)
+
+    def union(self, groups: frozenset[str], ping: bool) -> torch.Tensor:
+        masks = self.group_ping if ping else self.group_mask
+
+        def build():
+            out = torch.zeros_like(self.index.cjk)
+            for g in groups:
+                out |= masks[g]
+            return out
+
+        return self.cached(("union", groups, ping), build)
 
 
 class PoemConstraint:
     """The slot-by-slot state of one constrained poem."""
 
     def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
-                 tones: bool = False):  # fmt: skip
+                 tones: bool = False, scheme: str = "pingshui"):  # fmt: skip
         self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
+        self.table = t = index.scheme(scheme)
         # Every mask must have a member: check the vocabulary can fill each kind of slot up front.
         if not bool(index.cjk.any()):
             raise ConfigError("this model's vocabulary has no Chinese characters; forms are impossible")
-        if rhyme and not index.group_size:
+        if rhyme and not t.group_size:
             raise ConfigError("no character in this model's vocabulary has a known rhyme")
-        if tones and not (bool(index.ping.any()) and bool(index.ze.any())):
+        if tones and not (t.pure_ping_any and bool(t.pure_ze.any())):
             raise ConfigError("this model's vocabulary lacks 平 or 仄 characters; tones are impossible")
         self.base: bool | None = None  # 平仄 pattern: tone of the first line's 2nd character
         self.slots = spec.slots()
@@ -123,8 +157,12 @@ class PoemConstraint:
         if any(s.kind == "newline" for s in self.slots):
             self.punct_id[NEWLINE] = index.require(NEWLINE, f"form {spec.name}")
         self.rhyme_lines = set(spec.rhyme_lines()) if rhyme else set()
-        self.group: str | None = None
+        # 平水韵: rhymes are 平, and a first line that can end 平 must rhyme (首句入韵).
+        self.ping_rhyme = scheme == "pingshui" or tones
+        self.first_rhymes = rhyme and scheme == "pingshui" and 0 not in self.rhyme_lines
+        self.groups: frozenset[str] | None = None  # the groups every rhyme so far shares
         self.used: set[int] = set()
+        self.line: list[frozenset[bool]] = []  # tones of the current line's characters so far
 
     @property
     def done(self) -> bool:
@@ -149,40 +187,90 @@ class PoemConstraint:
         if s.pos == 0 and self.acrostic is not None:
             return self.index.one_hot(self.acrostic[s.line])
         tones = self.tones if tones is None else tones
-        length = self.spec.line_lengths[s.line]
-        if s.line in self.rhyme_lines and s.pos == length - 1:
-            return self._rhyme_mask(tones)
+        t, n = self.table, self.spec.line_lengths[s.line]
+        last = s.pos == n - 1
+        if last and s.line in self.rhyme_lines:
+            return self._rhyme_mask()
+        if last and s.line == 0 and self.first_rhymes:
+            # 不入韵 (a character that can only be 仄) or 入韵 (opens the rhyme).
+            guard = bool(tones) and self._ping_end_faulty()
+            key = ("first", self.groups, len(self.rhyme_lines), self.ping_rhyme, guard)
+            return t.cached(key, lambda: (self._rhyme_mask() & (t.can_ze if guard else t.cjk)) | t.pure_ze)
         if not tones:
             return self.index.cjk
-        want = required_tone(self.base, s.line, s.pos, length)
+        want = required_tone(self.base, s.line, s.pos, n)
         if want is None:
-            # The first alternating slot sets the pattern: it takes a character of known tone.
-            return self.index.toned if self._sets_base(s) else self.index.cjk
-        return self.index.ping if want else self.index.ze
+            if self._sets_base(s):  # the first alternating slot sets the pattern
+                return t.pure
+            if last and self._ping_end_faulty():  # line 1 may end 平 only without 孤平/三平尾
+                return t.can_ze
+            if s.pos == n - 3 and required_tone(self.base, s.line, n - 1, n):
+                return self._guard(s.line, n)
+            return self.index.cjk
+        if last and not want and self.groups is not None:  # an unrhymed line keeps off the rhyme
+            return t.cached(
+                ("off", self.groups), lambda: _or(t.can_ze & ~t.union(self.groups, False), t.can_ze)
+            )
+        return t.can_ping if want else t.can_ze
+
+    def _guard(self, line: int, n: int) -> torch.Tensor:
+        """The third-from-last character of a line that ends 平: 仄 before 平平 (no 三平尾), 平
+        after a 仄 first character of 平平仄仄平 (no 孤平)."""
+        t = self.table
+        if required_tone(self.base, line, n - 2, n):
+            return t.can_ze
+        own = required_tone(self.base, line, 1, n)
+        b_line = (own if n == 5 else not own) is True
+        return t.can_ping if b_line and self.line[n - 5] == ZE else self.index.cjk
+
+    def _ping_end_faulty(self) -> bool:
+        """Whether ending the current line (the first) on 平 would make 孤平 or 三平尾."""
+        if self.base is None:
+            return False
+        n = len(self.line) + 1
+        core = self.line[-4:]
+        own = required_tone(self.base, 0, 1, n)
+        b_line = (own if n == 5 else not own) is True
+        return (core[2] == PING and core[3] == PING) or (b_line and core[0] == ZE and core[2] == ZE)
 
     def _sets_base(self, s) -> bool:
         return self.base is None and s.pos in (1, 3, 5) and s.pos < self.spec.line_lengths[s.line] - 1
 
-    def _rhyme_mask(self, tones: bool) -> torch.Tensor:
-        ix = self.index
-        if self.group is None:
-            return ix.rhyme_start(len(self.rhyme_lines), ping=tones)
-        mask = ix.group_mask[self.group]
-        if tones and ix.group_ping_size.get(self.group):
-            mask = ix.group_ping[self.group]  # rhymes on 平 when the group has 平 characters
+    def _rhyme_mask(self) -> torch.Tensor:
+        t = self.table
+        if self.groups is None:
+            return t.rhyme_start(len(self.rhyme_lines), ping=self.ping_rhyme)
+        ping = self.ping_rhyme and any(t.group_ping_size.get(g) for g in self.groups)
+        mask = t.union(self.groups, ping)
+        if not self.used:
+            return mask
         fresh = mask.clone()
-        if self.used:
-            fresh[list(self.used)] = False  # a fresh rhyme character while the group has one left
+        fresh[list(self.used)] = False  # a fresh rhyme character while the group has one left
         return fresh if bool(fresh.any()) else mask
 
     def advance(self, token_id: int) -> None:
         s = self.slots[self.pos]
-        if s.kind == "char" and s.line in self.rhyme_lines and s.pos == self.spec.line_lengths[s.line] - 1:
-            self.group = self.group or self.index.group_of.get(token_id)
-            self.used.add(token_id)
-        if s.kind == "char" and self._sets_base(s) and token_id in self.index.ping_of:
-            self.base = base_from(self.index.ping_of[token_id], s.line, s.pos)
+        if s.kind == "char":
+            n = self.spec.line_lengths[s.line]
+            if s.pos == n - 1 and (s.line in self.rhyme_lines or (s.line == 0 and self.first_rhymes)):
+                self._rhymed(token_id, first=s.line not in self.rhyme_lines)
+            if self._sets_base(s) and self.table.tones.get(token_id) in (PING, ZE):
+                self.base = base_from(True in self.table.tones[token_id], s.line, s.pos)
+            self.line = [] if s.pos == n - 1 else [*self.line, self.table.tones.get(token_id, frozenset())]
         self.pos += 1
+
+    def _rhymed(self, token_id: int, first: bool) -> None:
+        t = self.table
+        gs = t.groups_of.get(token_id, frozenset())
+        if first and (not gs or t.tones.get(token_id) == ZE):
+            return  # 首句不入韵
+        if self.groups is None:
+            need = len(self.rhyme_lines)
+            sizes = t.sizes(self.ping_rhyme and any(t.group_ping_size.values()))
+            self.groups = frozenset(g for g in gs if sizes.get(g, 0) >= need) or gs or None
+        else:
+            self.groups = (self.groups & gs) or self.groups
+        self.used.add(token_id)
 
     def feed_prompt(self, ids: list[int], prompt: str) -> None:
         """Walk the prompt through the slots: it must be the start of a poem of this form."""
@@ -191,8 +279,12 @@ class PoemConstraint:
                 raise ConfigError(f"prompt {prompt!r} is longer than a whole {self.spec.name} poem")
             s = self.slots[self.pos]
             ok = bool(self.allowed(tones=False)[i])  # the prompt's own tones are the user's
-            if not ok and self.group is None and s.kind == "char" and s.line in self.rhyme_lines:
-                ok = i in self.index.group_of and s.pos == self.spec.line_lengths[s.line] - 1
+            if not ok and s.kind == "char" and s.pos == self.spec.line_lengths[s.line] - 1:
+                # The prompt may end its first line on any character, and the first rhyming line
+                # on any rhyme: that sets the group (over a first line that then did not rhyme).
+                if s.line in self.rhyme_lines and i in self.table.groups_of and len(self.used) <= 1:
+                    ok, self.groups, self.used = True, None, set()
+                ok = ok or (s.line == 0 and bool(self.index.cjk[i]))
             if not ok:
                 piece = self.index.tokenizer.id_to_piece(i)
                 raise ConfigError(
@@ -200,3 +292,8 @@ class PoemConstraint:
                     f"is not allowed at line {s.line + 1}"
                 )
             self.advance(i)
+
+
+def _or(mask: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """`mask` unless it is empty."""
+    return mask if bool(mask.any()) else fallback

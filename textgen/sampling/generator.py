@@ -29,6 +29,7 @@ from textgen.checkpoint import Checkpoint, load_checkpoint
 from textgen.errors import ConfigError, TokenizerError
 from textgen.model import cat_rows, select_rows
 from textgen.poetry.forms import resolve_form
+from textgen.poetry.rhyme import default_scheme
 from textgen.sampling.constraints import PoemConstraint, VocabIndex
 from textgen.sampling.fast import QUANTIZE, FastStep
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
@@ -178,6 +179,10 @@ class Generator:
         p = checkpoint.path
         self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
         self._index: VocabIndex | None = None
+        # Rhyme and tones by 平水韵 for classical corpora, by 中华新韵 for lyrics (params may override).
+        corpus = checkpoint.meta.get("corpus")
+        corpus = corpus.get("name") if isinstance(corpus, dict) else corpus
+        self.rhyme_scheme = default_scheme(corpus if isinstance(corpus, str) else None)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs) -> Generator:
@@ -232,9 +237,8 @@ class Generator:
         spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones)
         if spec is None:
             return None
-        c = PoemConstraint(
-            spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index, tones=params.tones
-        )
+        c = PoemConstraint(spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index,
+                           tones=params.tones, scheme=params.rhyme_scheme or self.rhyme_scheme)  # fmt: skip
         c.feed_prompt(ids, prompt)
         if c.remaining() > params.max_new_tokens:
             raise ConfigError(

@@ -37,6 +37,7 @@ class SamplingParams:
     acrostic: str | None = None  # 藏头诗: these characters start the lines, in order
     rhyme: bool = False  # even lines end on one rhyme group (needs form or acrostic)
     tones: bool = False  # 平仄: the 近体诗 tone rules (5- or 7-character lines only)
+    rhyme_scheme: str | None = None  # "pingshui" 平水韵 | "xinyun" 中华新韵; None = the model's own
 
     def __post_init__(self) -> None:
         # Accept a list (JSON, click's multiple=True) but keep the dataclass hashable.
@@ -48,6 +49,8 @@ class SamplingParams:
             object.__setattr__(self, "form", None)
         if self.acrostic == "":
             object.__setattr__(self, "acrostic", None)
+        if self.rhyme_scheme == "":
+            object.__setattr__(self, "rhyme_scheme", None)
 
     def validate(self) -> None:
         """Raise ConfigError (one line naming the field) if any value is out of bounds or the
@@ -70,6 +73,10 @@ class SamplingParams:
         for s in self.stop:
             if not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_LEN:
                 raise ConfigError(f"stop strings must be 1 to {MAX_STOP_LEN} characters, got {s!r}")
+        if self.rhyme_scheme is not None:
+            from textgen.poetry.rhyme import check_scheme
+
+            check_scheme(self.rhyme_scheme)
         for name in ("form", "acrostic"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")

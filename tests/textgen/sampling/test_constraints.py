@@ -73,8 +73,11 @@ def test_rhyme_never_dead_ends_in_a_poor_vocabulary():
     gen = small_vocab_generator("光霜乡流一")
     for c in gen.generate("", SamplingParams(form="wulv", rhyme=True, temperature=2.0), n=30, seed=0):
         assert form_problems(c.text, resolve_form("wulv"), rhyme=True) == [], c.text
-        ends = [line[-1] for line in c.text.replace("。", "，").replace("\n", "").split("，")[1::2]]
-        assert set(ends) <= set("光霜乡") and len(set(ends)) == 3  # fresh rhymes until the group runs out
+        lines = c.text.replace("。", "，").replace("\n", "").split("，")
+        ends, first = [line[-1] for line in lines[1::2]], lines[0][-1]
+        # 平水韵: the first line ends 仄 (一) or rhymes too (首句入韵); fresh rhymes until none are left.
+        assert set(ends) <= set("光霜乡") and first in "光霜乡一"
+        assert len(set(ends) | {first} - {"一"}) == 3
 
 
 def test_prompt_fixes_the_rhyme_group_even_if_small():
@@ -93,7 +96,12 @@ def test_impossible_constraints_are_config_errors():
     with pytest.raises(ConfigError, match="acrostic"):
         gen.new_sequence("", SamplingParams(form="wujue", acrostic="光霜乡月"), 0)
     with pytest.raises(ConfigError, match="rhyme"):
-        small_vocab_generator("\uf900\uf901").new_sequence("", SamplingParams(form="wujue", rhyme=True), 0)
+        small_vocab_generator("\U00020000\U00020001").new_sequence(
+            "", SamplingParams(form="wujue", rhyme=True), 0
+        )
+    with pytest.raises(ConfigError, match="rhyme"):
+        params = SamplingParams(form="wujue", rhyme=True, rhyme_scheme="xinyun")
+        small_vocab_generator("\uf900\uf901").new_sequence("", params, 0)
     with pytest.raises(ConfigError, match="no Chinese"):
         small_vocab_generator("abc").new_sequence("", SamplingParams(form="wujue"), 0)
 

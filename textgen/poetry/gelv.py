@@ -1,0 +1,108 @@
+"""格律: the rhyme and tone rules of 近体诗 (绝句, 律诗), reported as faults that name the rule and where.
+
+    rhyme_faults(split_lines("床前明月光，疑是地上霜。\\n举头望明月，低头思故乡。"))   # []
+    tone_faults(split_lines("白日依山尽，黄河入海流。\\n欲穷千里目，更上一层楼。"))    # []
+    str(Fault("失粘", 3, 2))   # '失粘 (line 3, char 2)'
+
+Rhyme: the even lines end in one group (their groups intersect; a 多音字 may take any of its
+readings); under 平水韵 the group is a 平声 one. A first line that can only be read 平 must rhyme too
+(首句入韵), or borrow a neighbouring group of the same 词林正韵 部 (首句借邻韵, allowed).
+
+Tone ("一三五不论，二四六分明"), with the pattern (平起 or 仄起) that fits best:
+- 失对: the 2nd character of a couplet's second line repeats the tone of the first line's.
+- 失粘: the 2nd character of a couplet's first line differs from the line before it.
+- 二四六: within a line, the 2nd, 4th (and 6th) characters do not alternate 平/仄.
+- 对句仄收 / 出句平收: even lines end 平 (they rhyme), odd lines after the first end 仄.
+- 孤平: a 平平仄仄平 line (七言 仄仄平平仄仄平) whose 1st (七言: 3rd) and 3rd (5th) are both 仄.
+- 三平尾: a line ending in three 平.
+The 1st, 3rd (and 5th) characters are free except for 孤平 and 三平尾. Characters of unknown tone
+never count against a poem; a 多音字 fits either tone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import NamedTuple
+
+from textgen.poetry.rhyme import rhymes_of, tones_of
+from textgen.poetry.tones import TONE_LENGTHS, required_tone
+
+PING, ZE = frozenset((True,)), frozenset((False,))
+
+
+class Fault(NamedTuple):
+    rule: str  # 出韵 失对 失粘 二四六 对句仄收 出句平收 孤平 三平尾
+    line: int  # 1-based
+    pos: int  # 1-based character in the line
+
+    def __str__(self) -> str:
+        return f"{self.rule} (line {self.line}, char {self.pos})"
+
+
+def rhyme_faults(lines: list[str], scheme: str = "pingshui") -> list[Fault]:
+    """出韵 at each rhyming line whose ending leaves the poem's group (the group most even lines
+    share); empty when the poem rhymes."""
+    ends = [(i, x[-1]) for i, x in enumerate(lines) if x and i % 2 == 1]
+    if not ends:
+        return []
+    sets = {i: rhymes_of(ch, scheme) for i, ch in ends}
+    common = frozenset.intersection(*sets.values())
+    if not common:
+        votes = Counter(g for s in sets.values() for g in s)
+        top = max(votes.values(), default=0)
+        first = sets[ends[0][0]]
+        common = frozenset(g for g, n in votes.items() if n == top and (g in first or not first))
+        common = common or frozenset(g for g, n in votes.items() if n == top)
+    faults = [Fault("出韵", i + 1, len(lines[i])) for i, _ in ends if not (sets[i] & common)]
+    if scheme == "pingshui" and lines and lines[0] and tones_of(lines[0][-1], scheme) == PING:
+        own = rhymes_of(lines[0][-1], scheme)
+        if common and not (own & common) and not _neighbours(own, common):
+            faults.insert(0, Fault("出韵", 1, len(lines[0])))
+    return faults
+
+
+def _neighbours(a: frozenset[str], b: frozenset[str]) -> bool:
+    """首句借邻韵: some group of `a` shares a 词林正韵 部 with some group of `b`."""
+    from textgen.poetry.pingshui import groups
+
+    table = groups()
+    bu = {n for g in b for n in table[g].bu}
+    return any(n in bu for g in a for n in table[g].bu)
+
+
+def tone_faults(lines: list[str], scheme: str = "pingshui") -> list[Fault]:
+    """The 平仄 faults of a poem of 5- or 7-character lines, under the pattern that fits it best."""
+    if not lines or any(len(x) not in TONE_LENGTHS for x in lines):
+        raise ValueError("tone rules need lines of 5 or 7 characters")
+    tones = [[tones_of(ch, scheme) for ch in x] for x in lines]
+    options = [_faults(lines, tones, base) for base in (True, False)]
+    return min(options, key=len)
+
+
+def _faults(lines: list[str], tones: list[list[frozenset[bool]]], base: bool) -> list[Fault]:
+    out: list[Fault] = []
+    for i, (line, t) in enumerate(zip(lines, tones, strict=True)):
+        n = len(line)
+        want2 = required_tone(base, i, 1, n)
+        if not _fits(t[1], want2):
+            out.append(Fault("失粘" if i % 2 == 0 and i > 0 else "失对", i + 1, 2))
+        own = next(iter(t[1])) if len(t[1]) == 1 else want2  # the line's own 2nd tone
+        for p in range(3, n - 1, 2):
+            if not _fits(t[p], own if p == 5 else not own):
+                out.append(Fault("二四六", i + 1, p + 1))
+        end = required_tone(base, i, n - 1, n)
+        if not _fits(t[-1], end):
+            out.append(Fault("对句仄收" if end else "出句平收", i + 1, n))
+        # A line ending 平 (read 平 where it must be or can only be): 三平尾 and 孤平.
+        if True in t[-1] and (end or t[-1] == PING):
+            core = t[-5:]  # the 五言 part of a 七言 line
+            if core[2] == PING and core[3] == PING:
+                out.append(Fault("三平尾", i + 1, n - 2))
+            b_line = (own if n == 5 else not own) is True  # 平平仄仄平 / 仄仄平平仄仄平
+            if b_line and core[0] == ZE and core[2] == ZE:
+                out.append(Fault("孤平", i + 1, n - 4))
+    return out
+
+
+def _fits(t: frozenset[bool], want: bool | None) -> bool:
+    return want is None or not t or want in t
