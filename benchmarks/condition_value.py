@@ -1,12 +1,13 @@
-"""Does the header line help? For a model trained on documents that open with a metadata line (songci:
-the tune name 词牌; lyrics: the artist), score every test document's body given its own header versus
-the header of another test document (a different value), in bits per body character.
+"""Do the header lines help? For a model trained on documents that open with metadata lines (tang: the
+form and the title; songci: the tune name 词牌; lyrics: the artist), score every test document's body
+given its own header versus the header of another test document, in bits per body character; with
+several header lines, also each line swapped alone (e.g. another poem's title under the right form).
 
     python benchmarks/condition_value.py songci
-    python benchmarks/condition_value.py lyrics --json
+    python benchmarks/condition_value.py tang --json
 
 If the model uses the header, the body costs fewer bits after the right one. Each document is scored
-on its own from the start-of-document state, so both conditions see exactly the same body tokens.
+on its own from the start-of-document state, so every condition sees exactly the same body tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from textgen.checkpoint import load_checkpoint
 from textgen.data.prepare import prepare_recorded
+from textgen.sampling.guided import header_fields
 
 
 @torch.no_grad()
@@ -47,33 +49,46 @@ def main() -> None:
 
     ckpt = load_checkpoint(args.checkpoint)
     pc = prepare_recorded(ckpt.meta["corpus"])
-    docs = [d.split("\n", 1) for d in pc.documents(args.split) if "\n" in d]
+    fields = header_fields(ckpt.meta) or ["header"]
+    k = len(fields)
+    docs = [d.split("\n", k) for d in pc.documents(args.split) if d.count("\n") >= k]
+    docs = [(h, parts[-1]) for parts in docs for h in [parts[:-1]]]
     rng = random.Random(args.seed)
-    totals = {"own": 0.0, "other": 0.0}
+    conditions = ["own", "other"] + ([f"other {f}" for f in fields] if k > 1 else [])
+    totals = dict.fromkeys(conditions, 0.0)
     chars = 0
     for header, body in docs:
         other = header
         while other == header:
             other = rng.choice(docs)[0]
-        own, n = body_nats(ckpt.model, ckpt.tokenizer, header, body)
-        wrong, _ = body_nats(ckpt.model, ckpt.tokenizer, other, body)
-        totals["own"] += own
-        totals["other"] += wrong
+        variants = {"own": header, "other": other}
+        for i, f in enumerate(fields if k > 1 else []):
+            swapped = list(header)
+            while swapped[i] == header[i]:
+                swapped[i] = rng.choice(docs)[0][i]
+            variants[f"other {f}"] = swapped
+        for name, h in variants.items():
+            nats, n = body_nats(ckpt.model, ckpt.tokenizer, "\n".join(h), body)
+            totals[name] += nats
         chars += n
-    bpc = {k: v / chars / math.log(2) for k, v in totals.items()}
+    bpc = {c: v / chars / math.log(2) for c, v in totals.items()}
     report = {"checkpoint": args.checkpoint, "split": args.split, "documents": len(docs), "body_chars": chars,
-              "bpc_own_header": bpc["own"], "bpc_other_header": bpc["other"],
-              "saving": bpc["other"] - bpc["own"]}  # fmt: skip
+              "header_fields": fields, "bpc_own_header": bpc["own"], "bpc_other_header": bpc["other"],
+              "saving": bpc["other"] - bpc["own"],
+              **{f"saving_{c[6:]}": bpc[c] - bpc["own"] for c in conditions[2:]}}  # fmt: skip
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return
-    print(
-        f"{args.checkpoint}, {args.split} split, {len(docs):,} documents, {chars:,} body characters:\n"
-        f"  body after its own header     {bpc['own']:.3f} bits/char\n"
-        f"  body after another's header   {bpc['other']:.3f} bits/char\n"
-        f"  the right header saves        {bpc['other'] - bpc['own']:.3f} bits/char",
-        file=sys.stdout,
-    )
+    lines = [
+        f"{args.checkpoint}, {args.split} split, {len(docs):,} documents, {chars:,} body characters:",
+        f"  body after its own header        {bpc['own']:.3f} bits/char",
+        f"  body after another's header      {bpc['other']:.3f} bits/char (the right one saves "
+        f"{bpc['other'] - bpc['own']:.3f})",
+    ]
+    for c in conditions[2:]:
+        lines.append(f"  with only the {c[6:]} swapped    {bpc[c]:.3f} bits/char (the right {c[6:]} saves "
+                     f"{bpc[c] - bpc['own']:.3f})")  # fmt: skip
+    print("\n".join(lines), file=sys.stdout)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
   textgen sample tang --form wujue                     # 五言绝句
   textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
   textgen sample tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
+  textgen sample tang --form wulv --title 春夜喜雨                # 命题作诗: a 五律 to a title
   textgen sample tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
   textgen sample songci --prompt '浣溪沙\n' --seed 3                 # 词: 词牌 as the first line
   textgen sample lyrics --prompt '周杰伦\n' --max-new-tokens 120 --json   # 歌词: artist first"""
@@ -57,6 +58,12 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option("--layout", type=click.Choice(["couplet", "line"]), default="couplet", show_default=True,
               help="Forms: two half-lines per text line (as in the corpus) or one.")  # fmt: skip
 @click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
+@click.option("--title", default=None,
+              help="The poem's title (命题作诗), for models trained with titles (tang). With --form and no "
+                   "title, the model writes its own title line first.")  # fmt: skip
+@click.option("--guards/--no-guards", default=True, show_default=True,
+              help="Degeneration guards for classical forms: no character 3 times in a line, 叠字 only as a "
+                   "pair, no repeated or function-word rhymes, no 兮.")  # fmt: skip
 @click.option("--rhyme-scheme", type=click.Choice(["pingshui", "xinyun"]), default=None,
               help="Rhyme and tones by 平水韵 (classical) or 中华新韵 (modern) [default: the model's].")  # fmt: skip
 @click.option("--on-unknown", type=click.Choice(["error", "skip"]), default="error", show_default=True,
@@ -72,7 +79,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, rhyme_scheme, on_unknown,
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, on_unknown,
            as_json, device, quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
     import logging
@@ -86,7 +93,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
                             stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones,
-                            rhyme_scheme=rhyme_scheme)  # fmt: skip
+                            rhyme_scheme=rhyme_scheme, title=title, guards=guards)  # fmt: skip
     params.validate()  # before loading the model: bad options fail fast
     # Shipped songci/lyrics models take a first line (词牌 or artist): let `--prompt '浣溪沙\n'` say so.
     prompt = prompt.replace("\\n", "\n")
@@ -114,6 +121,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     printed = 0  # completions are printed in order; the first one streams as it is written
     if seqs[0].skipped:  # show the prompt the model read
         prompt = gen.tokenizer.decode(seqs[0].prompt_ids)
+    if getattr(seqs[0].constraint, "forced_queue", None):
+        prompt = ""  # the model writes a title line first; the prompt follows it in the text
     if not as_json:
         _out(prompt)
     while len(batch):
@@ -133,7 +142,7 @@ def _finish(seqs, i, params, as_json) -> None:
         d = c.to_dict() | {
             k: v
             for k, v in params.to_dict().items()
-            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme")
+            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title")
         }
         _out(json.dumps(d, ensure_ascii=False) + "\n")
     else:

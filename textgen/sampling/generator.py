@@ -32,6 +32,7 @@ from textgen.poetry.forms import resolve_form
 from textgen.poetry.rhyme import default_scheme
 from textgen.sampling.constraints import PoemConstraint, VocabIndex
 from textgen.sampling.fast import QUANTIZE, FastStep
+from textgen.sampling.guided import Guided, header_fields, header_plan
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import (
     apply_allowed,
@@ -179,6 +180,8 @@ class Generator:
         p = checkpoint.path
         self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
         self._index: VocabIndex | None = None
+        # The metadata lines the model learned to read first (tang: form, title; songci: the tune).
+        self.header_fields = header_fields(checkpoint.meta)
         # Rhyme and tones by 平水韵 for classical corpora, by 中华新韵 for lyrics (params may override).
         corpus = checkpoint.meta.get("corpus")
         corpus = corpus.get("name") if isinstance(corpus, dict) else corpus
@@ -231,21 +234,56 @@ class Generator:
         ids = self.tokenizer.encode(prompt, unknown="skip")
         if skipped:
             log.warning("skipped %d unknown prompt character(s): %r", len(skipped), "".join(skipped))
-        return Sequence(self, prompt, ids, params, seed, self._constraint(params, ids, prompt), skipped)
+        constraint, context = self._constraint(params, ids, prompt)
+        if isinstance(constraint, Guided) and constraint.items:
+            ids = context  # the row writes a header line first; the prompt is forced after it
+        else:
+            ids = context + ids  # every header line is known: primed with the prompt
+        return Sequence(self, prompt, ids, params, seed, constraint, skipped)
 
-    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str) -> PoemConstraint | None:
+    def _header(self, params: SamplingParams, spec) -> tuple[list[int], list[list[int] | None]]:
+        """(context ids, header lines the row writes) for the model's header fields."""
+        from textgen.data.clean import form_name
+
+        if params.title is not None and "title" not in self.header_fields:
+            raise ConfigError("this model was not trained with titles: leave out title (--title)")
+        values = {"form": form_name(list(spec.line_lengths)) if spec else None, "title": params.title}
+        plan = header_plan(self.header_fields, values) if self.header_fields else None
+        if plan is None:
+            return [], []
+        enc = self.tokenizer.encode
+        unknown = self.tokenizer.unknown_chars(plan.context + "".join(x or "" for x in plan.lines))
+        if unknown:
+            raise TokenizerError(
+                f"the header (form, title) has character(s) not in the vocabulary: {''.join(unknown)!r}"
+            )
+        return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines]
+
+    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str):
+        """(constraint or None, header context ids to prime before the prompt)."""
         spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones)
-        if spec is None:
-            return None
-        c = PoemConstraint(spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index,
-                           tones=params.tones, scheme=params.rhyme_scheme or self.rhyme_scheme)  # fmt: skip
-        c.feed_prompt(ids, prompt)
-        if c.remaining() > params.max_new_tokens:
+        context, lines = self._header(params, spec)
+        if spec is None and not lines:
+            return None, context
+        inner = None if spec is None else self._poem_constraint(spec, params)
+        if not lines and not params.guards and inner is not None:
+            inner.feed_prompt(ids, prompt)
+            c = inner
+        else:
+            c = Guided(inner, self.index, lines=lines, guards=params.guards)
+            c.feed_prompt(ids, prompt)
+            c.max_free = min(c.max_free, params.max_new_tokens - (c.remaining() - 2) - 1)
+        if c.remaining() > params.max_new_tokens or (lines and None in lines and c.max_free < 1):
+            name = spec.name if spec is not None else "the header"
             raise ConfigError(
-                f"max_new_tokens={params.max_new_tokens} is too few for form {spec.name}: "
+                f"max_new_tokens={params.max_new_tokens} is too few for form {name}: "
                 f"it needs {c.remaining()} more tokens"
             )
-        return c
+        return c, context
+
+    def _poem_constraint(self, spec, params: SamplingParams) -> PoemConstraint:
+        return PoemConstraint(spec, acrostic=params.acrostic, rhyme=params.rhyme, index=self.index,
+                              tones=params.tones, scheme=params.rhyme_scheme or self.rhyme_scheme)  # fmt: skip
 
     def new_batch(self) -> Batch:
         return Batch(self)

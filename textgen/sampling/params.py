@@ -37,6 +37,8 @@ class SamplingParams:
     acrostic: str | None = None  # 藏头诗: these characters start the lines, in order
     rhyme: bool = False  # even lines end on one rhyme group (needs form or acrostic)
     tones: bool = False  # 平仄: the 近体诗 tone rules (5- or 7-character lines only)
+    title: str | None = None  # 命题: the poem's title, for models trained with title header lines
+    guards: bool = True  # degeneration guards for classical forms (no 3x character, 兮, weak rhymes…)
     rhyme_scheme: str | None = None  # "pingshui" 平水韵 | "xinyun" 中华新韵; None = the model's own
 
     def __post_init__(self) -> None:
@@ -49,6 +51,8 @@ class SamplingParams:
             object.__setattr__(self, "form", None)
         if self.acrostic == "":
             object.__setattr__(self, "acrostic", None)
+        if self.title == "":
+            object.__setattr__(self, "title", None)
         if self.rhyme_scheme == "":
             object.__setattr__(self, "rhyme_scheme", None)
 
@@ -80,7 +84,10 @@ class SamplingParams:
         for name in ("form", "acrostic"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
-        for name in ("rhyme", "tones"):
+        from textgen.sampling.guided import check_title
+
+        check_title(self.title)
+        for name in ("rhyme", "tones", "guards"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.acrostic is not None and len(self.acrostic) > MAX_ACROSTIC:
