@@ -11,7 +11,9 @@ readings); under 平水韵 the group is a 平声 one. A first line that can only
 Tone ("一三五不论，二四六分明"), with the pattern (平起 or 仄起) that fits best:
 - 失对: the 2nd character of a couplet's second line repeats the tone of the first line's.
 - 失粘: the 2nd character of a couplet's first line differs from the line before it.
-- 二四六: within a line, the 2nd, 4th (and 6th) characters do not alternate 平/仄.
+- 二四六: within a line, the 2nd, 4th (and 6th) characters do not alternate 平/仄; two 拗 forms
+  of the 仄-ending lines are accepted, as in Tang practice: 平平仄平仄 (特拗) and 仄仄平仄仄 when
+  the next line answers 平平平仄平 (对句相救); 七言 likewise after two more characters.
 - 对句仄收 / 出句平收: even lines end 平 (they rhyme), odd lines after the first end 仄.
 - 孤平: a 平平仄仄平 line (七言 仄仄平平仄仄平) whose 1st (七言: 3rd) and 3rd (5th) are both 仄.
 - 三平尾: a line ending in three 平.
@@ -87,10 +89,10 @@ def _faults(lines: list[str], tones: list[list[frozenset[bool]]], base: bool) ->
         if not _fits(t[1], want2):
             out.append(Fault("失粘" if i % 2 == 0 and i > 0 else "失对", i + 1, 2))
         own = next(iter(t[1])) if len(t[1]) == 1 else want2  # the line's own 2nd tone
-        for p in range(3, n - 1, 2):
-            if not _fits(t[p], own if p == 5 else not own):
-                out.append(Fault("二四六", i + 1, p + 1))
         end = required_tone(base, i, n - 1, n)
+        for p in range(3, n - 1, 2):
+            if not _fits(t[p], own if p == 5 else not own) and not _licensed(tones, i, end, own):
+                out.append(Fault("二四六", i + 1, p + 1))
         if not _fits(t[-1], end):
             out.append(Fault("对句仄收" if end else "出句平收", i + 1, n))
         # A line ending 平 (read 平 where it must be or can only be): 三平尾 and 孤平.
@@ -102,6 +104,19 @@ def _faults(lines: list[str], tones: list[list[frozenset[bool]]], base: bool) ->
             if b_line and core[0] == ZE and core[2] == ZE:
                 out.append(Fault("孤平", i + 1, n - 4))
     return out
+
+
+def _licensed(tones: list[list[frozenset[bool]]], i: int, end: bool | None, own: bool) -> bool:
+    """The two standard 拗 forms of a line ending 仄, where its 4th character (七言 6th) breaks 二四六:
+    平平仄平仄 for 平平平仄仄 (特拗: the 3rd turns 仄), and 仄仄平仄仄 / 仄仄仄仄仄 for 仄仄平平仄 when
+    the next line (平平仄仄平) turns its 3rd character 平 (对句救). 七言 lines have two more in front."""
+    core = tones[i][-5:]
+    if end is True or (end is None and core[4] == PING):
+        return False
+    if (own if len(tones[i]) == 5 else not own) is True:  # 平平平仄仄
+        return _fits(core[2], False)
+    nxt = tones[i + 1][-5:] if i % 2 == 0 and i + 1 < len(tones) else None
+    return nxt is not None and _fits(nxt[2], True)
 
 
 def _fits(t: frozenset[bool], want: bool | None) -> bool:

@@ -71,7 +71,7 @@ def data_path():
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, Group], dict[str, frozenset[tuple[str, bool]]]]:
+def _tables() -> tuple[dict[str, Group], dict[str, frozenset[tuple[str, bool]]], dict[str, frozenset]]:
     from opencc import OpenCC
 
     t2s, s2t = OpenCC("t2s"), OpenCC("s2t")
@@ -102,7 +102,7 @@ def _tables() -> tuple[dict[str, Group], dict[str, frozenset[tuple[str, bool]]]]
         t = s2t.convert(s)
         if t in trad:
             table[s].update(trad[t])
-    return groups, {c: frozenset(r) for c, r in table.items()}
+    return groups, {c: frozenset(r) for c, r in table.items()}, {c: frozenset(r) for c, r in trad.items()}
 
 
 def groups() -> dict[str, Group]:
@@ -124,6 +124,13 @@ def _s2t():
     from opencc import OpenCC
 
     return OpenCC("s2t")
+
+
+def standard_readings(ch: str) -> frozenset[tuple[str, bool]]:
+    """The readings of the one traditional form OpenCC s2t writes for a character (empty when the
+    table lacks that form, e.g. the variant 爲 of 为): what a reader of the converted text checks.
+    The constraints hold generated poems to these; judging real poems uses every reading."""
+    return _tables()[2].get(_s2t().convert(ch), frozenset()) if len(ch) == 1 else frozenset()
 
 
 def tones(ch: str) -> frozenset[bool]:

@@ -103,23 +103,29 @@ def default_scheme(corpus: str | None) -> str:
 
 
 @lru_cache(maxsize=65536)
-def rhymes_of(ch: str, scheme: str = "pingshui", ping: bool | None = True) -> frozenset[str]:
+def rhymes_of(
+    ch: str, scheme: str = "pingshui", ping: bool | None = True, strict: bool = False
+) -> frozenset[str]:
     """The rhyme groups a character can rhyme in. pingshui: its groups of tone `ping` (True = 平,
-    as 近体诗 rhymes; False = 仄; None = any); xinyun: its one modern group, whatever the tone."""
+    as 近体诗 rhymes; False = 仄; None = any), over every reading of every traditional form, or with
+    `strict` only those of its standard form (pingshui.standard_readings); xinyun: its one modern
+    group, whatever the tone."""
     if scheme == "xinyun":
         g = rhyme_group(ch)
         return frozenset() if g is None else frozenset((g,))
-    from textgen.poetry import pingshui
-
-    return frozenset(g for g, p in pingshui.readings(ch) if ping is None or p == ping)
+    return frozenset(g for g, p in _readings(ch, strict) if ping is None or p == ping)
 
 
 @lru_cache(maxsize=65536)
-def tones_of(ch: str, scheme: str = "pingshui") -> frozenset[bool]:
+def tones_of(ch: str, scheme: str = "pingshui", strict: bool = False) -> frozenset[bool]:
     """The tones a character can take (True = 平, False = 仄): one, both (多音字) or none (unknown)."""
     if scheme == "xinyun":
         t = is_ping(ch)
         return frozenset() if t is None else frozenset((t,))
+    return frozenset(p for _, p in _readings(ch, strict))
+
+
+def _readings(ch: str, strict: bool) -> frozenset[tuple[str, bool]]:
     from textgen.poetry import pingshui
 
-    return pingshui.tones(ch)
+    return pingshui.standard_readings(ch) if strict else pingshui.readings(ch)

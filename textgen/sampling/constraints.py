@@ -79,9 +79,11 @@ class SchemeTable:
         self.tones: dict[int, frozenset[bool]] = {}  # 平 True / 仄 False; both for 多音字
         members: dict[str, list[int]] = {}
         for ch, i in index.cjk_chars.items():
-            if t := tones_of(ch, scheme):
+            # Generated poems use the readings of each character's standard traditional form only,
+            # so that a reader of the converted text finds them (real poems are judged on all).
+            if t := tones_of(ch, scheme, strict=True):
                 self.tones[i] = t
-            if gs := rhymes_of(ch, scheme):
+            if gs := rhymes_of(ch, scheme, strict=True):
                 self.groups_of[i] = gs
                 for g in gs:
                     members.setdefault(g, []).append(i)

@@ -33,6 +33,9 @@ def test_classical_tones_and_groups():
     assert ("月", False) in readings("发")  # 發 and 髮
     assert len(groups()) == 106 and groups()["阳"].name == "下平声七阳" and groups()["阳"].bu == (2,)
     assert rhymes_of("霜", "pingshui", ping=None) == {"阳"} and rhymes_of("乡", ping=False) == {"漾"}
+    # Generation holds to the standard traditional form (s2t): 为 -> 爲, a variant the table lacks.
+    assert rhymes_of("为") == {"支"} and rhymes_of("为", strict=True) == frozenset()
+    assert rhymes_of("机") == {"支", "微"} and rhymes_of("机", strict=True) == {"微"}  # 機, not 机 (a tree)
 
 
 def test_default_scheme():
@@ -63,6 +66,9 @@ def test_real_poems_keep_the_rules_classically_but_not_by_modern_readings():
         ([MADE[0], MADE[1], MADE[2], "山风雨月红"], Fault("出韵", 4, 5)),
         (["风花山月天", *MADE[1:]], Fault("出韵", 1, 5)),  # a 平 first line must rhyme (首句入韵)
         (["风花山月江", *MADE[1:]], None),  # 首句借邻韵: 江 and 阳 share 词林正韵 第二部
+        (["风花石天雨", *MADE[1:]], None),  # 特拗 平平仄平仄 for 平平平仄仄
+        ([MADE[0], MADE[1], "白日风石月", "山风花月光"], None),  # 仄仄平仄仄, saved by 平平平仄平
+        ([MADE[0], MADE[1], "白日风石月", MADE[3]], Fault("二四六", 3, 4)),  # ... and not saved
     ],
 )
 def test_each_rule_is_named_where_it_is_broken(lines, fault):
