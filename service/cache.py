@@ -8,8 +8,9 @@ uncached and counts it.
 The Redis backend borrows connections from a bounded pool (a burst waits for a free connection
 instead of opening one per request), gives up after `timeout` seconds per operation, and after a
 failure leaves Redis alone for a back-off that starts at `retry_min` and doubles while failures
-repeat, up to `retry` seconds; one success resets it. So a dead or hung Redis costs one timeout now
-and then, while one slow answer under load costs a fraction of a second of caching, not seconds.
+repeat slowly (timeouts), up to `retry` seconds; one success resets it. So a hung Redis costs one
+timeout now and then, a refused connection (Redis down or restarting) is retried every `retry_min`,
+and one slow answer under load costs a quarter second of caching, not seconds.
 
     cache = RedisCache("redis://localhost:6379/0", ttl=3600)   # or MemoryCache(ttl=3600), NullCache(0)
     key = cache_key(digest, prompt, params, n, seed)
@@ -140,11 +141,12 @@ class RedisCache(Cache):
                  retry_min: float = 0.25, max_connections: int = 32):  # fmt: skip
         super().__init__(ttl)
         self.url = url
+        self.timeout = timeout
         self.retry = retry
         self.retry_min = min(retry_min, retry)
         self._skip_until = 0.0
         self._tripped = float("-inf")  # when the back-off last started
-        self._failures = 0  # failed episodes in a row (calls started after the last trip)
+        self._failures = 0  # slow failures in a row (calls started after the last trip)
         # A blocking pool: under a burst, requests queue for one of `max_connections` connections
         # (at most `timeout` s) instead of each opening its own. A failed connection is closed by
         # redis-py itself; the pool is never torn down under requests that are still using it.
@@ -177,10 +179,13 @@ class RedisCache(Cache):
         expected = isinstance(e, (RedisError, OSError, TimeoutError))
         if started < self._tripped:
             return  # in flight when an earlier failure started the back-off: same episode
-        self._failures += 1
         now = time.monotonic()
-        self._tripped = now
+        # A refused connection fails at once and costs nothing, so Redis is tried again soon (and
+        # caching resumes right after a restart); a failure that took a timeout backs off longer.
+        slow = now - started >= self.timeout / 2
+        self._failures = self._failures + 1 if slow else 1
         wait = min(self.retry, self.retry_min * 2 ** (self._failures - 1))
+        self._tripped = now
         self._skip_until = now + wait
         if expected:
             log.warning("redis cache failed (%s); skipping it for %.2g s", self.last_error, wait)

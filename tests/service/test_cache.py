@@ -240,19 +240,22 @@ def test_a_burst_against_redis_shares_a_bounded_pool_and_fails_nothing(redis_ser
     assert int(redis_server.client().info("stats")["total_connections_received"]) <= 8 + 2
 
 
-def test_one_failure_backs_off_briefly_and_repeated_failures_back_off_longer(monkeypatch):
+def test_one_failure_backs_off_briefly_and_repeated_timeouts_back_off_longer(monkeypatch):
     now = [100.0]
     monkeypatch.setattr(cache_mod.time, "monotonic", lambda: now[0])
-    store = RedisCache("redis://127.0.0.1:1/0", retry=5, retry_min=0.25)
+    store = RedisCache("redis://127.0.0.1:1/0", timeout=1, retry=5, retry_min=0.25)
     err = TimeoutError("slow")
-    store._failed(err, now[0])
-    assert store._skip_until == 100.25  # one slow answer under load: a quarter second without cache
-    store._failed(err, now[0] - 1)  # in flight before the back-off began: the same episode
+    store._failed(err, now[0] - 1)  # one timeout under load: a quarter second without cache
     assert store._skip_until == 100.25
-    for expected in (0.5, 1, 2, 4, 5, 5):
-        now[0] = store._skip_until
-        store._failed(err, now[0])
+    store._failed(err, now[0] - 1.1)  # in flight before the back-off began: the same episode
+    assert store._skip_until == 100.25
+    for expected in (0.5, 1, 2, 4, 5, 5):  # Redis hangs: timeouts in a row back off longer
+        now[0] = store._skip_until + 1
+        store._failed(err, now[0] - 1)
         assert store._skip_until - now[0] == expected
+    now[0] += 10
+    store._failed(ConnectionRefusedError(), now[0])  # refused at once: down or restarting, retry soon
+    assert store._skip_until - now[0] == 0.25
     assert store.errors == 0  # counted by the caller (Serving), once per failed request
 
 
@@ -280,3 +283,27 @@ def test_int8_text_depends_on_the_batch_so_it_is_never_cached(tiny_path):
         assert len(store) == 0
         model = c.get("/health").json()["models"]["tiny"]
         assert model["quantize"] == "int8" and model["cached"] is False
+
+
+def test_the_default_redis_timeout_survives_a_lagging_event_loop(redis_server):
+    """A busy 2-core host under a burst stalls the event loop for a while; the 0.1 s timeout this
+    replaced then failed against a healthy Redis and turned the cache off for seconds."""
+    from service.app import make_cache
+    from service.settings import Settings
+
+    async def scenario(store):
+        await store.set("k", b"v")
+
+        async def busy_host():
+            for _ in range(3):
+                time.sleep(0.15)  # the loop is blocked: other requests' work, another process
+                await asyncio.sleep(0)
+
+        got = await asyncio.gather(busy_host(), *(store.get("k") for _ in range(64)), return_exceptions=True)
+        await store.close()
+        return got[1:]
+
+    store = make_cache(Settings(redis_url=redis_server.url))
+    assert asyncio.run(scenario(store)) == [b"v"] * 64 and store.last_error is None
+    hasty = RedisCache(redis_server.url, timeout=0.1)  # the old default: the same stall fails it
+    assert any(isinstance(g, cache_mod.CacheError) for g in asyncio.run(scenario(hasty)))
