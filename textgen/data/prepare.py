@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from textgen.data.clean import Cleaner, classical_form, clean_title, poem_form
 from textgen.data.fetch import fetch
-from textgen.data.manifest import included, resolve
+from textgen.data.manifest import Source, included, parse_manifest, resolve
 from textgen.data.readers import count_hint, read_documents
 from textgen.data.split import SPLITS, assign
 from textgen.errors import ConfigError, CorpusError
@@ -170,7 +170,7 @@ def _meta_counts(metas: list[dict]) -> dict:
 
 
 def prepare(
-    source: str | Path,
+    source: str | Path | Source,
     tokenizer: str = "char",
     vocab_size: int | None = None,
     min_freq: int = 1,
@@ -181,7 +181,7 @@ def prepare(
     mirror: str | Path | None = None,
 ) -> PreparedCorpus:
     """Fetch (if needed), clean, split, tokenize and write a prepared corpus; cached by content."""
-    if is_prepared_dir(Path(source)):
+    if not isinstance(source, Source) and is_prepared_dir(Path(source)):
         return load_prepared(source)
     if tokenizer not in TOKENIZERS:
         raise ConfigError(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}")
@@ -192,7 +192,7 @@ def prepare(
     if vocab_size is not None and vocab_size < 3:
         raise ConfigError(f"--vocab-size must be >= 3, got {vocab_size}")
     t0 = time.time()
-    src = resolve(source)
+    src = source if isinstance(source, Source) else resolve(source)
     m = src.manifest
     # An `include` corpus is the union of other corpora, each read and cleaned by its own manifest.
     parts = included(m) if m.source.type == "include" else [src]
@@ -327,16 +327,29 @@ def prepare_recorded(
     if path and is_prepared_dir(Path(path)):
         return _same_tokenizer(load_prepared(path), corpus)
     name = corpus.get("name", "")
-    m = resolve(name).manifest if name else None
-    if m is None or not _same_manifest(corpus.get("manifest") or {}, m.to_dict()):
+    recorded = corpus.get("manifest") or {}
+    try:
+        m = resolve(name).manifest if name else None
+    except CorpusError:
+        m = None
+    kind = corpus.get("tokenizer", "char")
+    vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
+    if m is not None and _same_manifest(recorded, m.to_dict()):
+        source: str | Source = name
+    elif recorded.get("source", {}).get("type") in ("npm", "mirror"):
+        # The shipped manifest changed since (or is gone), but the recorded one says where the raw
+        # data comes from and how it was verified, cleaned and split: prepare that again.
+        try:
+            source = Source(parse_manifest(json.loads(json.dumps(recorded))))
+        except CorpusError as e:
+            raise CorpusError(f"the model's corpus {name!r}: its recorded manifest is unusable ({e})") from e
+    else:
         raise CorpusError(
             f"the model's corpus {name or '?'!r} is not on this machine ({path}) and no unchanged "
             "manifest of that name is shipped: evaluate with --text-file"
         )
-    kind = corpus.get("tokenizer", "char")
-    vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
     return _same_tokenizer(
-        prepare(name, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror), corpus
+        prepare(source, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror), corpus
     )
 
 

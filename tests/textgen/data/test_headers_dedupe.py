@@ -126,3 +126,25 @@ def test_split_by_body_is_the_same_with_or_without_a_header(tmp_path, kit, fake_
         return {d.split("\n", strip)[-1]: s for s in ("train", "val", "test") for d in pc.documents(s)}
 
     assert where(pa, 0) == where(pb, 2)
+
+
+def test_a_checkpoint_keeps_its_corpus_when_the_manifest_changes(tmp_path, kit, fake_npm, monkeypatch):
+    import json
+    import shutil
+
+    from textgen.data.prepare import prepare_recorded
+    from textgen.train.data import TrainData
+
+    entries = [
+        {"title": f"题{i}", "author": "某", "paragraphs": d} for i, d in enumerate(kit.filler_docs(60))
+    ]
+    tgz, folder = _tgz_manifest(tmp_path / "p", kit, entries)
+    fake_npm.set_tarball(tgz)
+    pc = prepare(folder, progress=False)
+    recorded = json.loads(json.dumps(TrainData.from_prepared(pc).describe()))
+    toml = folder / "corpus.toml"
+    toml.write_text(toml.read_text().replace('kind = "poem"', 'kind = "poem"\nheader = "{form}\\n{title}"'))
+    shutil.rmtree(pc.dir)  # another machine, and the shipped manifest has moved on
+    again = prepare_recorded(recorded)
+    assert again.dir.name == pc.dir.name and again.documents("test") == pc.documents("test")
+    assert prepare(folder, progress=False).documents("train")[0].startswith("五绝\n")  # the new one
