@@ -70,7 +70,8 @@ def test_train_eval_plot(text_file, tmp_path, capsys):
     other.write_text("春花秋月何时了，外外。", encoding="utf-8")  # 外 is not in the vocabulary
     main(["eval", str(run / "last.safetensors"), "--text-file", str(other), "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert out["oov"] == 2 and out["chars"] == len("春花秋月何时了，外外。") - 2
+    # The known characters are scored, and the document's closing <eos> counts one.
+    assert out["oov"] == 2 and out["chars"] == len("春花秋月何时了，外外。") - 2 + 1
     main(["plot", str(run), str(run), "-o", str(tmp_path / "both.png")])
     assert (tmp_path / "both.png").stat().st_size > 1000
     # --resume continues the same run to a larger step budget
