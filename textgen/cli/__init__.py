@@ -26,6 +26,7 @@ COMMANDS = {
     "plot": ("textgen.cli.plot", "plot", "Draw the loss curves of one or more runs."),
     "sample": ("textgen.cli.sample", "sample", "Generate text: prompts, seeds, forms, acrostics, rhyme."),
     "judge": ("textgen.cli.judge", "judge", "Score generated poems: form, rhyme, copying, diversity."),
+    "tunes": ("textgen.cli.tunes", "tunes", "List the 词牌 (ci tunes) for --tune, with their patterns."),
     "export": ("textgen.cli.export", "export", "Write a run's best checkpoint as a compact, named model."),
     "serve": ("textgen.cli.serve", "serve", "Serve checkpoints over HTTP (/generate, OpenAI API)."),
 }
@@ -66,7 +67,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit status 1, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="textgen", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="textgen", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -81,3 +82,5 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    if isinstance(rc, int) and not isinstance(rc, bool) and rc:  # a command's ctx.exit(code)
+        sys.exit(rc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from pathlib import Path
 
 import click
 
@@ -116,19 +117,31 @@ def _apply(options):
 @click.option("--tokenizer", type=click.Choice(["char", "sentencepiece"]), default="char", show_default=True)
 @click.option("--vocab-size", type=int, default=None, help="SentencePiece vocabulary size")
 @click.option("--min-freq", type=int, default=1, show_default=True, help="char tokenizer: minimum count")
-@click.option("--resume", "resume", default=None, metavar="RUN_DIR", help="continue this run exactly")
+@click.option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN_DIR",
+    help="continue this run exactly; options given win over its saved ones (budgets as a set)",
+)
+@click.option(
+    "--name", default=None, help="run directory runs/NAME [default: the corpus, file or folder name]"
+)
 @click.option("--overwrite", is_flag=True, help="replace the run already in the run directory")
 @click.option("--quiet", is_flag=True, help="no progress bar or log lines")
 @_apply(_field_options(ModelConfig, skip=("vocab_size",)))
 @_apply(_field_options(TrainConfig))
-def train(source, preset, tokenizer, vocab_size, min_freq, resume, overwrite, quiet, **fields):
+def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwrite, quiet, **fields):
     """Train a language model on SOURCE: a corpus name or folder (corpora/tang), a prepared corpus,
     or any UTF-8 text file or folder of them. Writes best/last checkpoints, metrics.jsonl and loss.png
     to the run directory. Under torchrun, trains with DDP (only rank 0 writes)."""
     from textgen.errors import ConfigError
-    from textgen.train.config import resolve_config
+    from textgen.train.config import resolve_config, resume_config
     from textgen.train.data import TrainData
     from textgen.train.trainer import train as run_training
+
+    if name and (fields["out"] or resume):
+        raise ConfigError("--name names a new run in runs/; it cannot go with --out or --resume")
 
     if resume:
         from textgen.train.state import read_state
@@ -145,12 +158,7 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, overwrite, qu
         given_model = {k: v for k, v in fields.items() if v is not None and hasattr(model_cfg, k)}
         if any(getattr(model_cfg, k) != v for k, v in given_model.items()):
             raise ConfigError(f"--resume {resume}: model options cannot change when resuming")
-        train_values = {
-            **state["train_config"],
-            **{k: v for k, v in fields.items() if v is not None and k in TrainConfig.__dataclass_fields__},
-        }
-        train_values["out"] = str(resume)
-        cfg = TrainConfig.from_dict(train_values)
+        cfg = resume_config(state["train_config"], {**fields, "out": str(resume)})
     else:
         if not source:
             raise click.UsageError("give a SOURCE to train on (e.g. corpora/tang), or --resume RUN_DIR")
@@ -159,8 +167,27 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, overwrite, qu
         resolve_config(preset, 1 << 20, fields)  # bad options fail before any data work
         pc = _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
         data = TrainData.from_prepared(pc)
+        fields["out"] = fields["out"] or str(Path("runs") / (name or run_name(source, data.name)))
         model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
-    run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
+    result = run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
+    run = result["run_dir"]
+    click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']})")
+    if result["stop_reason"] == "interrupted":
+        raise click.exceptions.Exit(130)  # `textgen train ... && textgen export ...` must not go on
+    click.echo(f"next: textgen sample {run}    textgen eval {run}    textgen serve {run}")
+
+
+# File names that say nothing about what is in them: such a run is named after its folder.
+GENERIC_NAMES = {"input", "data", "train", "text", "corpus", "all", "dataset"}
+
+
+def run_name(source: str, corpus_name: str) -> str:
+    """A run's default name: the corpus's, or for a generic file name (char-rnn's input.txt) the
+    name of the folder holding it."""
+    p = Path(source)
+    if p.is_file() and p.stem.lower() in GENERIC_NAMES and p.resolve().parent.name:
+        return p.resolve().parent.name
+    return corpus_name
 
 
 def _architecture_of(checkpoint: str, fields: dict) -> dict:

@@ -157,6 +157,24 @@ DEFAULT_PRESET = "small"
 
 MODEL_FIELDS = [f.name for f in fields(ModelConfig) if f.name != "vocab_size"]
 TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]
+BUDGETS = ("epochs", "max_steps", "time_budget")
+
+
+def resume_config(saved: dict, given: dict) -> TrainConfig:
+    """A resumed run's config: the saved one, with every option given on the command line winning.
+
+    Budgets count from the start of the run: steps, epochs and training minutes are summed over
+    resumes. They are replaced as a set: giving any of --epochs, --max-steps or --time-budget
+    drops the saved ones, so `--resume RUN --max-steps 400` trains to step 400 whatever time
+    budget the first command had; giving none continues to the saved budget (after Ctrl-C)."""
+    given = {k: v for k, v in given.items() if v is not None and k in TRAIN_FIELDS}
+    values = dict(saved)
+    if any(k in given for k in BUDGETS):
+        values.update(dict.fromkeys(BUDGETS, 0))
+    values.update(given)
+    cfg = TrainConfig.from_dict(values)
+    cfg.validate()
+    return cfg
 
 
 def resolve_config(

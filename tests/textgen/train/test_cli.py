@@ -1,11 +1,17 @@
 """`textgen train / eval / plot` end to end on a tiny text file, and their one-line errors."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from textgen.cli import main
+from textgen.train.config import TrainConfig, resume_config
+from textgen.train.state import read_state
 
 CHARS = "春花秋月何时了往事知多少小楼昨夜又东风故国不堪回首明中山高水长云雨"
 
@@ -95,3 +101,57 @@ def test_bad_inputs_are_one_line_and_exit_1(text_file, tmp_path, capsys):
     broken.write_bytes(before[: len(before) // 2])
     _fails(["eval", str(broken)], capsys, "broken.safetensors")
     _fails(["plot", str(tmp_path)], capsys, "no metrics.jsonl")
+
+
+def test_ctrl_c_saves_then_exits_130(text_file, tmp_path):
+    """`textgen train ... && textgen export ...` must not go on with a half-trained run."""
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "textgen", "train", str(text_file), "--preset", "tiny", "--hidden-size", "16",
+            "--n-embd", "8", "--batch-size", "4", "--seq-len", "8", "--max-steps", "1000000", "--eval-interval",
+            "1000", "--log-interval", "1", "--device", "cpu", "--threads", "1", "--out", str(run)]  # fmt: skip
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "metrics.jsonl").is_file() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the loop is running (and its Ctrl-C handler installed) once it logs
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert (run / "last.safetensors").is_file() and f"--resume {run}" in err
+    assert "interrupted" in out  # where the run is and why it stopped, on stdout
+
+
+def test_resume_flags_win_over_the_saved_budget(text_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    _train(text_file, run, "--max-steps", "0", "--time-budget", "0.0001")  # one step or so
+    first = json.loads((run / "meta.json").read_text())["step"]
+    assert first < 9 and "time budget" in capsys.readouterr().out
+    # The saved time budget is used up; an explicit step budget replaces it.
+    main(["train", "--resume", str(run), "--max-steps", "9", "--eval-interval", "100", "--quiet"])
+    assert json.loads((run / "meta.json").read_text())["step"] == 9
+    state = read_state(run)["train_config"]
+    assert state["max_steps"] == 9 and state["time_budget"] == 0 and state["eval_interval"] == 100
+
+
+def test_resume_config_budgets_are_replaced_as_a_set():
+    saved = TrainConfig(time_budget=3.0, lr=1e-3).to_dict()
+    same = resume_config(saved, {"max_steps": None, "lr": None})
+    assert same.time_budget == 3.0 and same.lr == 1e-3  # nothing given: the saved run continues
+    steps = resume_config(saved, {"max_steps": 400, "lr": 5e-4})
+    assert (steps.max_steps, steps.time_budget, steps.epochs, steps.lr) == (400, 0, 0, 5e-4)
+    longer = resume_config(saved, {"time_budget": 10.0})
+    assert (longer.time_budget, longer.max_steps) == (10.0, 0)  # minutes summed over resumes
+
+
+def test_runs_are_named_after_the_folder_of_a_generic_file(text_file, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "libai"
+    folder.mkdir()
+    (folder / "input.txt").write_text(text_file.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    small = ["--preset", "tiny", "--hidden-size", "16", "--n-embd", "8", "--batch-size", "4", "--seq-len", "8",
+             "--max-steps", "2", "--eval-interval", "2", "--device", "cpu", "--quiet"]  # fmt: skip
+    main(["train", str(folder / "input.txt"), *small])
+    assert (tmp_path / "runs" / "libai" / "best.safetensors").is_file()
+    assert "run: runs/libai" in capsys.readouterr().out
+    main(["train", str(folder / "input.txt"), "--name", "li-bai-tiny", *small])
+    assert (tmp_path / "runs" / "li-bai-tiny" / "best.safetensors").is_file()
+    _fails(["train", str(text_file), "--name", "x", "--out", "y"], capsys, "--name")
