@@ -54,8 +54,21 @@ def columns(kind: str) -> dict[str, tuple[str, SamplingParams]]:
 
 
 # Ten samples: (prompt, params, seed), shown with the command that reproduces each.
-def showcase(kind: str) -> list[tuple[str, SamplingParams, int]]:
+def showcase(kind: str, titled: bool = False) -> list[tuple[str, SamplingParams, int]]:
     c = dict(temperature=TEMPERATURE)
+    if kind == "poem" and titled:
+        return [
+            ("", SamplingParams(form="wujue", rhyme=True, title="春晓", **c), 1),
+            ("", SamplingParams(form="wulv", rhyme=True, title="春夜喜雨", **c), 2),
+            ("", SamplingParams(form="qijue", rhyme=True, title="送友人", **c), 3),
+            ("", SamplingParams(form="qijue", rhyme=True, acrostic="春夏秋冬", **c), 4),
+            ("", SamplingParams(form="qilv", rhyme=True, title="登高", **c), 5),
+            ("", SamplingParams(form="wujue", rhyme=True, **c), 6),
+            ("", SamplingParams(form="wujue", rhyme=True, tones=True, title="山居秋暝", **c), 7),
+            ("明月", SamplingParams(form="wujue", rhyme=True, title="静夜思", **c), 8),
+            ("", SamplingParams(form="wujue", acrostic="风花雪月", rhyme=True, **c), 9),
+            ("", SamplingParams(max_new_tokens=80, **c), 10),
+        ]
     if kind == "poem":
         return [
             ("", SamplingParams(form="wujue", **c), 1),
@@ -99,10 +112,31 @@ def command(name: str, prompt: str, p: SamplingParams, seed: int) -> str:
         parts.append("--rhyme")
     if p.tones:
         parts.append("--tones")
+    if p.title:
+        parts.append(f"--title {p.title}")
     if not p.form and not p.acrostic:
         parts.append(f"--max-new-tokens {p.max_new_tokens}")
     parts.append(f"--temperature {p.temperature:g} --seed {seed}")
     return " ".join(parts)
+
+
+def shown(gen: Generator, prompt: str, p: SamplingParams, text: str) -> str:
+    """A completion as a reader sees it: the title (given, or written by the model), then the poem."""
+    if p.title:
+        return f"{p.title}\n{prompt}{text}"
+    if "title" in gen.header_fields and (p.form or p.acrostic):
+        return text  # the model wrote its title line first; the prompt follows it
+    return prompt + text
+
+
+def body(gen: Generator, prompt: str, p: SamplingParams, text: str) -> str:
+    """What the judge reads: the poem without the header lines the model wrote."""
+    if "title" in gen.header_fields and (p.form or p.acrostic) and not p.title:
+        return text.split("\n", 1)[-1]
+    k = len(gen.header_fields)
+    if k and not (p.form or p.acrostic) and not prompt and text.count("\n") >= k:
+        return text.split("\n", k)[-1]  # free text: the model wrote the whole header
+    return prompt + text
 
 
 def generate(gen: Generator, prompt: str, params: SamplingParams, n: int, seed: int) -> list:
@@ -126,6 +160,10 @@ def main() -> None:
     ap.add_argument("--command", help="the training command(s), as run")
     ap.add_argument("--hardware", help="where and how long it trained")
     ap.add_argument("--notes", help="limitations and remarks (Markdown), appended to the card")
+    ap.add_argument("--quality", help="benchmarks/poem_quality.py --json output to show (defects vs real)")
+    ap.add_argument("--conditions", help="benchmarks/condition_value.py --json output (header values)")
+    ap.add_argument("--baseline", help="JSON {label, body_bpc, bpc}: the previous model on this test split")
+    ap.add_argument("--curve", help="a PNG of bits/char against training time, copied next to the card")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -134,6 +172,15 @@ def main() -> None:
     folder = path.parent
     old = json.loads((folder / "card.json").read_text()) if (folder / "card.json").is_file() else {}
     given = {k: getattr(args, k) or old.get(k, "") for k in ("command", "hardware", "notes")}
+    for k in ("quality", "conditions", "baseline"):
+        given[k] = json.loads(Path(getattr(args, k)).read_text()) if getattr(args, k) else old.get(k)
+    if args.curve:
+        import shutil
+
+        shutil.copyfile(args.curve, resolve_checkpoint(args.name).parent / "curve.png")
+        given["curve"] = "curve.png"
+    else:
+        given["curve"] = old.get("curve")
     ckpt = load_checkpoint(path)
     meta, kind = ckpt.meta, kind_of(ckpt.meta)
     corpus = meta["corpus"]
@@ -150,7 +197,8 @@ def main() -> None:
     for col, (prompt, params) in columns(kind).items():
         comps = generate(gen, prompt, params, args.n, 1)
         poems = [
-            Poem(prompt + c.text, params.form, params.acrostic, params.rhyme, params.tones) for c in comps
+            Poem(body(gen, prompt, params, c.text), params.form, params.acrostic, params.rhyme, params.tones)
+            for c in comps
         ]
         scores = judge(poems, train_lines=lines)
         judged[col] = {
@@ -160,9 +208,10 @@ def main() -> None:
         print(f"judge {col}: {judged[col]}", file=sys.stderr)
 
     samples = []
-    for prompt, params, seed in showcase(kind):
+    for prompt, params, seed in showcase(kind, "title" in gen.header_fields):
         c = gen.generate(prompt, params, n=1, seed=seed)[0]
-        samples.append({"command": command(args.name, prompt, params, seed), "text": prompt + c.text})
+        samples.append({"command": command(args.name, prompt, params, seed),
+                        "text": shown(gen, prompt, params, c.text)})  # fmt: skip
     greedy_prompt = GREEDY[kind]
     g = gen.generate(greedy_prompt, SamplingParams(temperature=0.0, max_new_tokens=48), seed=0)[0]
     card = {
@@ -260,6 +309,7 @@ def render(card: dict, meta: dict, summary: dict, model: dict) -> str:
             f"| {col} | {f(s['compliance'])} | {f(s['rhyme_rate'])} | {f(s['tone_rate'])} | "
             f"{f(s['copy_rate'])} | {f(s['distinct_2'])} | {s['mean_chars']} |"
         )
+    out += _extras(card)
     out += ["", "## Samples", ""]
     for i, s in enumerate(card["samples"], 1):
         out += [f"{i}. `{s['command']}`", "", "   " + s["text"].strip().replace("\n", "\n   "), ""]
@@ -275,6 +325,52 @@ def render(card: dict, meta: dict, summary: dict, model: dict) -> str:
     if card.get("notes"):
         out += ["## Limitations and notes", "", card["notes"].strip(), ""]
     return "\n".join(out)
+
+
+def _extras(card: dict) -> list[str]:
+    """Sections from benchmark outputs given to this script: baseline, header values, defects, curve."""
+    out = []
+    b, test = card.get("baseline"), card["test"]
+    if b:
+        out += ["", "### Against the previous model, same test split",
+                "Bits per character of the poem bodies (newline and end-of-poem included; header lines given "
+                "as unscored context) and of all characters:", "",
+                "| model | body bits/char | all bits/char |", "|---|---|---|",
+                f"| {b['label']} | {b['body_bpc']:.3f} | {b.get('bpc') or '–'} |",
+                f"| this model | {test.get('body_bpc', test['bpc']):.3f} | {test['bpc']:.3f} |"]  # fmt: skip
+    c = card.get("conditions")
+    if c:
+        out += ["", "### What the header lines are worth",
+                f"`python benchmarks/condition_value.py {card['name']}`: bits per body character of the "
+                f"{c['documents']:,} test documents after their own header versus another document's:", "",
+                "| header | bits/char | the right one saves |", "|---|---|---|",
+                f"| own | {c['bpc_own_header']:.3f} | |",
+                f"| another poem's | {c['bpc_other_header']:.3f} | {c['saving']:.3f} |"]  # fmt: skip
+        for f in c.get("header_fields", [])[: 9 if len(c.get("header_fields", [])) > 1 else 0]:
+            out.append(f"| another poem's {f} only | {c['bpc_own_header'] + c[f'saving_{f}']:.3f} | "
+                       f"{c[f'saving_{f}']:.3f} |")  # fmt: skip
+    q = card.get("quality")
+    if q:
+        out += ["", "### Generated 绝句 against real ones",
+                f"`python benchmarks/poem_quality.py {card['name']}`: {q['n']} poems per form "
+                f"(`--rhyme --temperature {q['temperature']:g}`, guards on, seeds 1..{q['n']}) next to the "
+                "test split's real 绝句. Defects: a character 3+ times in a line (triple), a repeat that is not a "
+                "叠字 (repeat), 兮, a function word or numeral at a rhyme position (weak_rhyme), a repeated rhyme "
+                "character, a variant character, 不知何处; rhyme under 平水韵; copy rate against the training split."]  # fmt: skip
+        for form, cols in q["forms"].items():
+            names = list(cols)
+            out += ["", f"{'五绝' if form == 'wujue' else '七绝'}:", "", "| | " + " | ".join(names) + " |",
+                    "|---|" + "---|" * len(names)]  # fmt: skip
+            for key in ("bpc", "compliance", "rhyme_rate", "copy_rate", "distinct_2", "triple", "repeat", "xi",
+                        "weak_rhyme", "repeated_rhyme", "variant", "filler"):  # fmt: skip
+                if any(key in cols[n] for n in names):
+                    cells = [f"{cols[n][key]:.3f}" if key in cols[n] else "" for n in names]
+                    label = "bits/char of real poems (own header)" if key == "bpc" else key
+                    out.append(f"| {label} | " + " | ".join(cells) + " |")
+    if card.get("curve"):
+        out += ["", "### Bits per character against training time", "",
+                f"![validation bits/char against CPU minutes]({card['curve']})"]  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ later known line or the prompt is forced after it. Its text then begins with tha
 
 Guards (on by default for classical forms): no character three times in a line, a repeat only as an
 adjacent pair (叠字), no character twice at rhyme positions, no function word or numeral at a rhyme
-position, no 兮 (骚体). They shrink the constraint's mask and yield to it when nothing would be
+position, no 兮 (骚体), no variant character shapes (鴈 for 雁). They shrink the constraint's mask and yield to it when nothing would be
 left, so form compliance stays exact and the model still chooses every character.
 
     plan = header_plan(["form", "title"], {"form": "五绝", "title": None})
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
 
 MAX_TITLE = 30  # characters in a title (request field and a model-written title line alike)
@@ -94,7 +95,9 @@ class Guided:
         if self.guards:
             ids = index.char_id
             self.weak = [ids[c] for c in WEAK_RHYMES if c in ids]
-            self.sao = [ids[c] for c in SAO_PARTICLES if c in ids]
+            self.never = [ids[c] for c in SAO_PARTICLES if c in ids]
+            # Variant shapes (鴈 for 雁) a model trained before the corpus normalised them still writes.
+            self.never += [ids[c] for c in VARIANTS if c in ids]
             self.rhyme_slots = set(inner.spec.rhyme_lines())
 
     # -- what the generator calls ------------------------------------------------------------
@@ -191,7 +194,7 @@ class Guided:
         banned = set(line)  # no repeat within a line ...
         if line and line.count(line[-1]) == 1:
             banned.discard(line[-1])  # ... except an adjacent pair, 叠字
-        banned.update(self.sao)
+        banned.update(self.never)
         if s.line in self.rhyme_slots and s.pos == self.inner.spec.line_lengths[s.line] - 1:
             banned.update(self.weak)
             banned.update(self.rhymed)

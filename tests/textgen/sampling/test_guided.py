@@ -7,6 +7,7 @@ import re
 import pytest
 
 from textgen.checkpoint import save_checkpoint
+from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
 from textgen.sampling import Generator
 from textgen.sampling.guided import WEAK_RHYMES, header_fields, header_plan
@@ -25,7 +26,7 @@ def titled(tmp_path_factory) -> Generator:
 
     from .conftest import TEXT
 
-    tok = CharTokenizer.train([TEXT + "五绝七律言古杂"])
+    tok = CharTokenizer.train([TEXT + "五绝七律言古杂鴈兮"])
     torch.manual_seed(3)
     model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
     path = tmp_path_factory.mktemp("titled") / "best.safetensors"
@@ -101,6 +102,7 @@ def _defects(text: str) -> list[str]:
     out += [f"weak rhyme {e}" for e in ends if e in WEAK_RHYMES]
     out += ["repeated rhyme"] if len(set(ends)) < len(ends) else []
     out += ["兮"] if "兮" in text else []
+    out += ["variant"] if any(c in VARIANTS for c in text) else []
     return out
 
 
@@ -126,3 +128,14 @@ def test_guards_allow_a_reduplicated_pair(gen):
     c.advance(ids[1])
     assert not bool(c.allowed()[ids[0]])  # but not 明明明
     assert isinstance(c.allowed(), torch.Tensor)
+
+
+def test_guards_never_write_variant_shapes_or_xi(titled):
+    from textgen.poetry.forms import resolve_form
+    from textgen.sampling.guided import Guided
+
+    params = SamplingParams(form="wujue")
+    ids = [titled.tokenizer.encode(c)[0] for c in "鴈兮"]
+    on = Guided(titled._poem_constraint(resolve_form("wujue"), params), titled.index, guards=True)
+    off = titled._poem_constraint(resolve_form("wujue"), params)
+    assert not on.allowed()[ids].any() and off.allowed()[ids].all()
