@@ -37,12 +37,20 @@ MIRROR = click.option(
 SOURCE = click.argument("source", metavar="NAME|DIR|FILE")
 
 
-@click.group()
+@click.group(
+    epilog="""\b
+Examples:
+  textgen corpus list
+  textgen corpus prepare tang                 # download, check, clean, split, tokenize (cached)
+  textgen corpus stats tang
+  textgen corpus prepare my_lyrics.txt        # any UTF-8 text: documents between blank lines
+  textgen corpus prune --dry-run"""
+)
 def corpus() -> None:
     """Fetch, prepare and inspect corpora (corpora/<name>/corpus.toml, or any UTF-8 text)."""
 
 
-@corpus.command("list")
+@corpus.command("list", epilog="\b\nExamples:\n  textgen corpus list")
 def list_cmd() -> None:
     """Shipped corpora: source, and whether they are fetched and prepared."""
     from textgen.data.fetch import is_fetched
@@ -66,7 +74,12 @@ def list_cmd() -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
 
 
-@corpus.command()
+@corpus.command(
+    epilog="""\b
+Examples:
+  textgen corpus fetch tang
+  TEXTGEN_MIRROR=../shared/corpora textgen corpus fetch lyrics   # lyrics come from a local mirror"""
+)
 @SOURCE
 @MIRROR
 def fetch(source: str, mirror: Path | None) -> None:
@@ -80,7 +93,13 @@ def fetch(source: str, mirror: Path | None) -> None:
         click.echo(str(p))
 
 
-@corpus.command()
+@corpus.command(
+    epilog="""\b
+Examples:
+  textgen corpus prepare tang
+  textgen corpus prepare tang --tokenizer sentencepiece --vocab-size 8000
+  textgen corpus prepare my_lyrics.txt"""
+)
 @SOURCE
 @TOKENIZER
 @VOCAB_SIZE
@@ -106,7 +125,12 @@ def prepare(source, tokenizer, vocab_size, min_freq, model_type, force, mirror) 
     click.echo(str(pc.dir))
 
 
-@corpus.command()
+@corpus.command(
+    epilog="""\b
+Examples:
+  textgen corpus stats tang
+  textgen corpus stats songci --json"""
+)
 @SOURCE
 @TOKENIZER
 @VOCAB_SIZE
@@ -128,7 +152,12 @@ def stats(source, tokenizer, vocab_size, min_freq, model_type, mirror, as_json) 
     click.echo(format_stats(pc.summary, pc.dir))
 
 
-@corpus.command()
+@corpus.command(
+    epilog="""\b
+Examples:
+  textgen corpus prune --dry-run
+  textgen corpus prune tang --keep 2"""
+)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option(
     "--keep", type=int, default=1, show_default=True, help="Newest prepared copies kept per tokenizer."

@@ -63,8 +63,8 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
     import torch
 
     from textgen.checkpoint import load_checkpoint
-    from textgen.train.evaluate import score_documents
     from textgen.train.device import resolve_device
+    from textgen.train.evaluate import score_documents
 
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
     dev = next(ckpt.model.parameters()).device

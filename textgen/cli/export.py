@@ -19,7 +19,7 @@ DTYPES = ("float16", "bfloat16", "float32")
 Examples:
   textgen export runs/tang checkpoints/tang
   textgen export runs/lyrics/best.safetensors checkpoints/lyrics --dtype float32
-\b
+
 The folder gets model.safetensors (weights, tokenizer and the run's meta; nothing pickled) and a
 readable meta.json. Any folder named checkpoints/<NAME> next to the package, in the current
 directory or on $TEXTGEN_CHECKPOINTS makes NAME usable wherever a checkpoint is asked for."""

@@ -12,7 +12,12 @@ from pathlib import Path
 import click
 
 
-@click.command()
+@click.command(
+    epilog="""\b
+Examples:
+  textgen plot runs/tang                       # -> runs/tang/loss.png
+  textgen plot runs/tang runs/tang-tiny -o compare.png"""
+)
 @click.argument("runs", nargs=-1, required=True)
 @click.option(
     "-o",

@@ -81,7 +81,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
            no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, on_unknown,
            as_json, device, quantize, threads) -> None:  # fmt: skip
-    """Generate text from CHECKPOINT (a run directory or a .safetensors file)."""
+    """Generate text from CHECKPOINT: a shipped model's name (tang, songci, lyrics), a run directory
+    or a .safetensors file."""
     import logging
 
     from textgen.errors import ConfigError

@@ -106,7 +106,21 @@ def _apply(options):
     return deco
 
 
-@click.command(context_settings={"max_content_width": 100})
+@click.command(
+    context_settings={"max_content_width": 100},
+    epilog="""\b
+Examples:
+  textgen train corpora/tang                       # default preset: ~30 min on 2 CPU cores, runs/tang
+  textgen train corpora/tang --preset tiny --name tang-tiny   # a toy model: 3 minutes of training
+  textgen train my_lyrics.txt --time-budget 10     # any UTF-8 text, into runs/my_lyrics
+  textgen train --resume runs/tang                 # after Ctrl-C: on to the saved budget
+  textgen train --resume runs/tang --max-steps 5000      # or to a new one
+  textgen train corpora/songci --init-from tang --time-budget 20   # warm start from a model
+\b
+Budgets (--epochs, --max-steps, --time-budget) count from the start of the run, summed over
+resumes; the first one reached stops it. On --resume every option given wins over the saved
+one, and giving any budget replaces all the saved budgets. Ctrl-C saves and exits 130.""",
+)
 @click.argument("source", required=False)
 @click.option(
     "--preset",
