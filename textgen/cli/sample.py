@@ -24,8 +24,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
   textgen sample tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
   textgen sample tang --form wulv --title 春夜喜雨                # 命题作诗: a 五律 to a title
   textgen sample tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
-  textgen sample songci --prompt '浣溪沙\n' --seed 3                 # 词: 词牌 as the first line
-  textgen sample lyrics --prompt '周杰伦\n' --max-new-tokens 120 --json   # 歌词: artist first"""
+  textgen sample songci --prompt '浣溪沙\\n' --seed 3                 # 词: 词牌 as the first line
+  textgen sample lyrics --prompt '周杰伦\\n' --max-new-tokens 120 --json   # 歌词: artist first"""
 )
 @click.argument("checkpoint", type=click.Path())
 @click.option("--prompt", default="",
