@@ -124,7 +124,9 @@ PARAM_NAMES = tuple(_param_fields())
 
 
 class _Knobs(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt knob is an error, not silently ignored
+    # A misspelt knob is an error, not silently ignored; strict: the types are the schema's (no 0 for
+    # false, no "5" for 5), so what the schema refuses the server refuses too.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="same seed, same text; row r uses seed + r")
     n: int = Field(1, ge=1, le=MAX_N, description="completions per prompt")
@@ -208,7 +210,7 @@ Prompt = text(max_length=MAX_PROMPT_CHARS)
 class CompletionRequest(SamplingFields):  # type: ignore[valid-type,misc]
     """POST /v1/completions. Unknown OpenAI fields (echo, logprobs, penalties...) are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: text(max_length=MAX_MODEL_NAME)
     prompt: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=MAX_N)] = Field(
