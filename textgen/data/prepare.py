@@ -336,11 +336,15 @@ def prepare_recorded(
     vocab = corpus.get("vocab_size") if kind == "sentencepiece" else None
     if m is not None and _same_manifest(recorded, m.to_dict()):
         source: str | Source = name
-    elif recorded.get("source", {}).get("type") in ("npm", "mirror"):
+    elif recorded.get("source", {}).get("type") in ("npm", "mirror") or (
+        m is not None and m.path is not None and recorded.get("source", {}).get("type") == "include"
+    ):
         # The shipped manifest changed since (or is gone), but the recorded one says where the raw
-        # data comes from and how it was verified, cleaned and split: prepare that again.
+        # data comes from and how it was verified, cleaned and split: prepare that again. An include
+        # reads its parts from beside the shipped manifest (a changed part changes the tokenizer,
+        # which the check below refuses).
         try:
-            source = Source(parse_manifest(json.loads(json.dumps(recorded))))
+            source = Source(parse_manifest(json.loads(json.dumps(recorded)), m.path if m else None))
         except CorpusError as e:
             raise CorpusError(f"the model's corpus {name!r}: its recorded manifest is unusable ({e})") from e
     else:

@@ -121,11 +121,14 @@ def test_a_checkpoints_corpus_is_prepared_again_when_missing(tmp_path, kit, monk
     assert again.documents("test") == pc.documents("test")
     with pytest.raises(CorpusError, match="tokenizer is not the one"):
         prepare_recorded({**recorded, "tokenizer_sha256": "0" * 64})
+    # The shipped manifest moves on: the recorded one (parts read from beside it) is prepared again.
     toml = proj / "corpora" / "both" / "corpus.toml"
     toml.write_text(toml.read_text().replace("{artist}", "《{artist}》"))
     shutil.rmtree(again.dir)
+    assert prepare_recorded(recorded).documents("test") == pc.documents("test")
+    shutil.rmtree(proj / "corpora" / "both")  # and once no manifest of that name is shipped at all
     with pytest.raises(CorpusError, match="no unchanged manifest"):
-        prepare_recorded(recorded)
+        prepare_recorded({**recorded, "prepared": None})
 
 
 def test_unused_new_fields_leave_older_manifest_hashes_alone(tmp_path, kit):
@@ -135,3 +138,16 @@ def test_unused_new_fields_leave_older_manifest_hashes_alone(tmp_path, kit):
     _lyrics(tmp_path, "b", "乙", kit, 2)
     d = resolve(_include(tmp_path, kit, 'header = "{artist}"')).manifest.to_dict()
     assert d["source"]["corpora"] == ["../a", "../b"] and d["read"]["header"] == "{artist}"
+
+
+def test_a_document_lands_in_the_same_split_alone_or_included_with_a_header(tmp_path, kit, monkeypatch):
+    # Enough documents that no split is empty (the tiny-corpus fallback would move some).
+    orig = kit.filler_docs
+    monkeypatch.setattr(kit, "filler_docs", lambda n, seed=0, lines=3: orig(400, seed=seed, lines=lines))
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    _lyrics(tmp_path, "b", "乙", kit, 2)
+    alone = prepare(tmp_path / "a", progress=False)
+    both = prepare(_include(tmp_path, kit, 'header = "{artist}"\n[split]\nidentity = "body"'), progress=False)
+    where_alone = {d: s for s in ("train", "val", "test") for d in alone.documents(s)}
+    where_both = {d.split("\n", 1)[1]: s for s in ("train", "val", "test") for d in both.documents(s)}
+    assert where_alone and all(where_both[d] == s for d, s in where_alone.items())
