@@ -58,7 +58,7 @@ def judge(file, form, train_file, checkpoint, rhyme_scheme, show_faults, as_json
     report = score(poems, train_lines=lines, form=form, scheme=rhyme_scheme)
     if show_faults:
         report["poem_faults"] = [
-            poem_faults(p.text, rhyme_scheme or p.rhyme_scheme or "pingshui") for p in poems
+            poem_faults(p.text, rhyme_scheme or p.rhyme_scheme or "pingshui", p.tune) for p in poems
         ]
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))

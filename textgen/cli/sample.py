@@ -25,6 +25,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
   textgen sample tang --form wulv --title 春夜喜雨                # 命题作诗: a 五律 to a title
   textgen sample tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
   textgen sample songci --prompt '浣溪沙\\n' --seed 3                 # 词: 词牌 as the first line
+  textgen sample songci --tune 浣溪沙 --rhyme                      # 依词牌填词: 句式, 标点, 韵位
   textgen sample lyrics --prompt '周杰伦\\n' --max-new-tokens 120 --json   # 歌词: artist first"""
 )
 @click.argument("checkpoint", type=click.Path())
@@ -53,6 +54,9 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option(
     "--form", default=None, help="wujue 五绝, qijue 七绝, wulv 五律, qilv 七律, or line lengths like 5,5,7,7."
 )
+@click.option("--tune", default=None,
+              help="词牌 for ci models (songci): its header line, line lengths, punctuation and rhyme "
+                   "positions (`textgen tunes` lists them).")  # fmt: skip
 @click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
 @click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (see --rhyme-scheme).")
 @click.option("--layout", type=click.Choice(["couplet", "line"]), default="couplet", show_default=True,
@@ -79,7 +83,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, on_unknown,
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, tune, on_unknown,
            as_json, device, quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT: a shipped model's name (tang, songci, lyrics), a run directory
     or a .safetensors file."""
@@ -90,11 +94,11 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
-        max_new_tokens = MAX_NEW_TOKENS if (form or acrostic) else 200
+        max_new_tokens = MAX_NEW_TOKENS if (form or acrostic or tune) else 200
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
                             stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones,
-                            rhyme_scheme=rhyme_scheme, title=title, guards=guards)  # fmt: skip
+                            rhyme_scheme=rhyme_scheme, title=title, guards=guards, tune=tune)  # fmt: skip
     params.validate()  # before loading the model: bad options fail fast
     # Shipped songci/lyrics models take a first line (词牌 or artist): let `--prompt '浣溪沙\n'` say so.
     prompt = prompt.replace("\\n", "\n")
@@ -124,6 +128,10 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
         prompt = gen.tokenizer.decode(seqs[0].prompt_ids)
     if getattr(seqs[0].constraint, "forced_queue", None):
         prompt = ""  # the model writes a title line first; the prompt follows it in the text
+    if tune:  # the tune's header line, which the model read before the ci
+        from textgen.poetry.tunes import get_tune
+
+        prompt = get_tune(tune).name + "\n" + prompt
     if not as_json:
         _out(prompt)
     while len(batch):
@@ -143,7 +151,7 @@ def _finish(seqs, i, params, as_json) -> None:
         d = c.to_dict() | {
             k: v
             for k, v in params.to_dict().items()
-            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title")
+            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title", "tune")
         }
         _out(json.dumps(d, ensure_ascii=False) + "\n")
     else:

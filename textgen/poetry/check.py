@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from textgen.poetry.forms import FORMS, FormSpec
-from textgen.poetry.gelv import rhyme_faults, tone_faults
+from textgen.poetry.gelv import rhyme_faults, tone_faults, tune_faults
 from textgen.poetry.rhyme import is_cjk, rhyme_group
 
 _SPLIT = re.compile(r"[，。！？；、,.!?;\n]")
@@ -43,6 +43,10 @@ def form_problems(
         problems.append("non-Chinese characters inside lines")
     if acrostic and "".join(x[:1] for x in lines) != acrostic:
         problems.append(f"line starts {''.join(x[:1] for x in lines)!r} != acrostic {acrostic!r}")
+    if spec.is_tune:  # a 词牌: its rhyme sets and the tones its ci agree on
+        if rhyme or tones:
+            problems += [str(f) for f in tune_faults(lines, spec, scheme, tones)]
+        return problems
     if rhyme:
         problems += [str(f) for f in rhyme_faults(lines, scheme)]
     if tones and all(len(x) in (5, 7) for x in lines) and lines:

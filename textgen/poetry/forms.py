@@ -8,6 +8,7 @@ and the poem ends (<eos>) right after the final "。".
     spec = resolve_form("qijue")                 # FormSpec(name="qijue", line_lengths=(7, 7, 7, 7))
     spec = resolve_form(None, acrostic="春夏秋") # 3 lines of 5 (an acrostic alone sets the count)
     spec = resolve_form("5,5,7,7")               # custom line lengths
+    spec = resolve_form(None, tune="浣溪沙")       # a 词牌: its lines, punctuation and rhyme sets
 """
 
 from __future__ import annotations
@@ -44,23 +45,44 @@ class FormSpec:
     name: str
     line_lengths: tuple[int, ...]
     layout: str = "couplet"
+    # A 词牌 (textgen.poetry.tunes) sets these per line; other forms derive them from the line number.
+    puncts: tuple[str, ...] = ()  # the punctuation after each line
+    breaks: tuple[bool, ...] = ()  # a newline after the line
+    rhyme_sets: tuple[int | None, ...] = ()  # each line's rhyme set (None = no rhyme)
+    rhyme_tones: tuple[bool, ...] = ()  # per rhyme set: True = rhymes on 平, False = on 仄
+    tone_pattern: tuple[str, ...] = ()  # per line: 平 / 仄 / 中 (either) for each character
 
     @property
     def n_lines(self) -> int:
         return len(self.line_lengths)
 
+    @property
+    def is_tune(self) -> bool:
+        return bool(self.rhyme_sets)
+
     def punct(self, line: int) -> str:
         """ "，" after odd lines, "。" after even lines and after the last line (1-based)."""
+        if self.puncts:
+            return self.puncts[line]
         return PERIOD if line % 2 == 1 or line == self.n_lines - 1 else COMMA
 
     def newline_after(self, line: int) -> bool:
         if line == self.n_lines - 1:
             return False
+        if self.breaks:
+            return self.breaks[line]
         return self.layout == "line" or line % 2 == 1
 
     def rhyme_lines(self) -> list[int]:
-        """The 0-based indices of the lines that must rhyme: the even lines (2nd, 4th, ...)."""
+        """The 0-based indices of the lines that must rhyme: the even lines (2nd, 4th, ...), or a
+        tune's rhyme positions."""
+        if self.rhyme_sets:
+            return [i for i, r in enumerate(self.rhyme_sets) if r is not None]
         return list(range(1, self.n_lines, 2))
+
+    def rhyme_set(self, line: int) -> int:
+        """Which rhyme a rhyming line takes part in (换韵 tunes have several; other forms one)."""
+        return self.rhyme_sets[line] if self.rhyme_sets else 0
 
     def slots(self) -> list[Slot]:
         """Every token position of the poem in order, ending with the end of the document."""
@@ -100,11 +122,22 @@ def resolve_form(
     layout: str = "couplet",
     *,
     tones: bool = False,
+    tune: str | None = None,
 ) -> FormSpec | None:
-    """The FormSpec for a request, or None when it is unconstrained; ConfigError if the form is
-    unknown or cannot carry the acrostic/rhyme."""
+    """The FormSpec for a request, or None when it is unconstrained; ConfigError if the form or
+    tune is unknown or cannot carry the acrostic/rhyme."""
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown poem layout {layout!r}; choose {' or '.join(LAYOUTS)}")
+    if tune is not None:
+        if form is not None:
+            raise ConfigError("give a form or a tune (词牌), not both")
+        from textgen.poetry.tunes import get_tune
+
+        spec = get_tune(tune).spec(layout)
+        if acrostic and len(acrostic) != spec.n_lines:
+            raise ConfigError(f"acrostic {acrostic!r} has {len(acrostic)} characters but tune {tune!r} has "
+                              f"{spec.n_lines} lines; they must match")  # fmt: skip
+        return spec
     if form is None:
         if acrostic:
             return FormSpec("acrostic", (ACROSTIC_LINE_LENGTH,) * len(acrostic), layout)

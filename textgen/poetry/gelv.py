@@ -121,3 +121,25 @@ def _licensed(tones: list[list[frozenset[bool]]], i: int, end: bool | None, own:
 
 def _fits(t: frozenset[bool], want: bool | None) -> bool:
     return want is None or not t or want in t
+
+
+def tune_faults(lines: list[str], spec, scheme: str = "pingshui", tones: bool = False) -> list[Fault]:
+    """A ci against its tune (a FormSpec from textgen.poetry.tunes): 出韵 where a line of a rhyme set
+    leaves the set's rhyme (词林正韵 部 in the set's tone under 平水韵), and with `tones` 平仄 where a
+    character breaks a tone the tune's ci agree on."""
+    key = "cilin" if scheme == "pingshui" else scheme
+    faults: list[Fault] = []
+    for r, ping in enumerate(spec.rhyme_tones):
+        ends = [(i, lines[i][-1]) for i in range(min(len(lines), spec.n_lines))
+                if spec.rhyme_sets[i] == r and lines[i]]  # fmt: skip
+        sets = {i: rhymes_of(ch, key, ping if key == "cilin" else None) for i, ch in ends}
+        votes = Counter(g for x in sets.values() for g in x)
+        top = max(votes.values(), default=0)
+        best = frozenset(g for g, n in votes.items() if n == top)
+        faults += [Fault("出韵", i + 1, len(lines[i])) for i, _ in ends if not sets[i] & best]
+    if tones:
+        for i, (line, want) in enumerate(zip(lines, spec.tone_pattern, strict=False)):
+            for j, (ch, w) in enumerate(zip(line, want, strict=False)):
+                if w != "中" and not _fits(tones_of(ch, scheme), w == "平"):
+                    faults.append(Fault("平仄", i + 1, j + 1))
+    return sorted(faults, key=lambda f: (f.line, f.pos))

@@ -16,6 +16,9 @@
 - tone_rate: share of poems of 4+ lines of 5 or 7 characters that keep the 格律 tone rules under
   the scheme (失对, 失粘, 二四六, 孤平, 三平尾, line endings; textgen.poetry.gelv).
 - faults: how many poems break each rule (出韵, 失粘 ...); poem_faults() says where.
+- ci (a tune asked for, or a first line naming a known 词牌): tune_rate, the share laid out as their
+  tune's modal pattern (line lengths, punctuation, breaks); tune_rhyme_rate, the share of those
+  whose rhyme sets hold (textgen.poetry.gelv.tune_faults). Ci count in none of the 近体 rates.
 - distinct_1 / distinct_2: distinct characters / bigrams over all of them (line characters only).
 """
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from textgen.errors import ConfigError
 from textgen.poetry.check import detect_form, form_problems, split_lines
 from textgen.poetry.forms import resolve_form
-from textgen.poetry.gelv import rhyme_faults, tone_faults
+from textgen.poetry.gelv import rhyme_faults, tone_faults, tune_faults
 from textgen.poetry.rhyme import check_scheme, rhymes_of, tones_of
 from textgen.poetry.tones import TONE_LENGTHS
 
@@ -44,6 +47,7 @@ class Poem:
     rhyme: bool = False
     tones: bool = False
     rhyme_scheme: str | None = None  # the scheme it was sampled under, if known
+    tune: str | None = None  # the 词牌 it was written to, if known
 
 
 def parse_poems(data: str) -> list[Poem]:
@@ -57,7 +61,8 @@ def parse_poems(data: str) -> list[Poem]:
             try:
                 d = json.loads(line)
                 poems.append(Poem(d.get("prompt", "") + d["text"], d.get("form"), d.get("acrostic"),
-                                  bool(d.get("rhyme")), bool(d.get("tones")), d.get("rhyme_scheme")))  # fmt: skip
+                                  bool(d.get("rhyme")), bool(d.get("tones")), d.get("rhyme_scheme"),
+                                  d.get("tune")))  # fmt: skip
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ConfigError(f"line {n}: not a JSON object with a 'text' field ({e})") from e
         return poems
@@ -81,9 +86,12 @@ def train_half_lines(path: str | Path) -> set[str]:
     return {x for x in split_lines(text) if len(x) >= MIN_COPY_LEN}
 
 
-def poem_faults(text: str, scheme: str = "pingshui") -> list[str]:
+def poem_faults(text: str, scheme: str = "pingshui", tune: str | None = None) -> list[str]:
     """The rhyme and tone faults of one poem, each naming the rule and the place; tone faults only
-    for poems of 5- or 7-character lines."""
+    for poems of 5- or 7-character lines. A ci: its layout and rhyme against its tune."""
+    t, body = ci_of(Poem(text, tune=tune))
+    if t is not None:
+        return form_problems(body, t.spec(), rhyme=True, scheme=scheme)
     lines = split_lines(text)
     faults = [str(f) for f in rhyme_faults(lines, scheme)] if len(lines) >= 2 else []
     if len(lines) >= 4 and all(len(x) in TONE_LENGTHS for x in lines):
@@ -101,13 +109,24 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
         check_scheme(scheme)
     complied, forms, rules, schemes = 0, Counter(), Counter(), Counter()
     rhymed, rhyme_total, pairs, pair_total, toned, tone_total = 0, 0, 0, 0, 0, 0
-    ping, ping_total = 0, 0
+    ping, ping_total, ci, ci_shaped, ci_rhymed = 0, 0, 0, 0, 0
     halves: list[str] = []
     for p in poems:
-        lines = split_lines(p.text)
-        halves += lines
         want, sch = form or p.form, scheme or p.rhyme_scheme or "pingshui"
         schemes[sch] += 1
+        tune, body = ci_of(p) if not form else (None, p.text)
+        if tune is not None:
+            halves += split_lines(body)
+            spec = tune.spec()
+            shaped = not form_problems(body, spec)
+            faults = tune_faults(split_lines(body), spec, sch) if shaped else []
+            ci, ci_shaped, ci_rhymed = ci + 1, ci_shaped + shaped, ci_rhymed + (shaped and not faults)
+            complied += shaped
+            forms[tune.name] += 1
+            rules.update({f.rule for f in faults})
+            continue
+        lines = split_lines(p.text)
+        halves += lines
         if want or p.acrostic:
             spec = resolve_form(want, p.acrostic, p.rhyme)
             ok = not form_problems(p.text, spec, p.acrostic, p.rhyme, p.tones, sch)
@@ -143,6 +162,9 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
         "rhyme_ping": ping / ping_total if ping_total else None,
         "tone_rate": toned / tone_total if tone_total else None,
         "faults": dict(rules.most_common()),
+        "ci": ci,
+        "tune_rate": ci_shaped / ci if ci else None,
+        "tune_rhyme_rate": ci_rhymed / ci_shaped if ci_shaped else None,
         "copy_rate": None,
         **distinct(halves),
         "mean_chars": sum(len(x) for x in halves) / len(poems),
@@ -151,6 +173,19 @@ def judge(poems: list[Poem], *, train_lines: set[str] | None = None, form: str |
         long = [x for x in halves if len(x) >= MIN_COPY_LEN]
         report["copy_rate"] = sum(x in train_lines for x in long) / len(long) if long else 0.0
     return report
+
+
+def ci_of(p: Poem):
+    """(Tune, the ci without its header line) for a ci of a known tune, else (None, text)."""
+    from textgen.poetry.tunes import find_tune
+
+    head, _, body = p.text.partition("\n")
+    if p.tune:
+        tune = find_tune(p.tune)
+        if tune is not None:
+            return tune, body if head in (p.tune, tune.name) else p.text
+    tune = find_tune(head) if head and body else None
+    return (tune, body) if tune is not None else (None, p.text)
 
 
 def distinct(lines: list[str]) -> dict:

@@ -113,6 +113,12 @@ def rhymes_of(
     if scheme == "xinyun":
         g = rhyme_group(ch)
         return frozenset() if g is None else frozenset((g,))
+    if scheme == "cilin":  # ci: 词林正韵 部 with the tone, e.g. "7平" (寒删先...), "17仄" (质陌锡职缉)
+        from textgen.poetry.pingshui import groups
+
+        table = groups()
+        return frozenset(f"{b}{'平' if p else '仄'}" for g, p in _readings(ch, strict) for b in table[g].bu
+                         if ping is None or p == ping)  # fmt: skip
     return frozenset(g for g, p in _readings(ch, strict) if ping is None or p == ping)
 
 

@@ -18,6 +18,8 @@ With tones, the 1st/3rd/5th characters stay free except where 孤平 or 三平�
 
 from __future__ import annotations
 
+from collections import Counter
+
 import torch
 
 from textgen.errors import ConfigError
@@ -60,7 +62,8 @@ class VocabIndex:
     def scheme(self, name: str) -> SchemeTable:
         """The rhyme and tone tables of this vocabulary under a scheme (built on first use)."""
         if name not in self._schemes:
-            self._schemes[name] = SchemeTable(self, check_scheme(name))
+            # "cilin": 词林正韵 部 with their tone, for ci (tunes) under 平水韵; not a user scheme.
+            self._schemes[name] = SchemeTable(self, name if name == "cilin" else check_scheme(name))
         return self._schemes[name]
 
     def require(self, text: str, what: str) -> int:
@@ -83,7 +86,7 @@ class SchemeTable:
             # so that a reader of the converted text finds them (real poems are judged on all).
             if t := tones_of(ch, scheme, strict=True):
                 self.tones[i] = t
-            if gs := rhymes_of(ch, scheme, strict=True):
+            if gs := rhymes_of(ch, scheme, None if scheme == "cilin" else True, strict=True):
                 self.groups_of[i] = gs
                 for g in gs:
                     members.setdefault(g, []).append(i)
@@ -109,16 +112,25 @@ class SchemeTable:
     def sizes(self, ping: bool) -> dict[str, int]:
         return self.group_ping_size if ping else self.group_size
 
-    def rhyme_start(self, needed: int, ping: bool = False) -> torch.Tensor:
+    def rhyme_start(self, needed: int, ping: bool = False, tone: bool | None = None) -> torch.Tensor:
         """Characters that can open the rhyme: members of groups with `needed` distinct members
         (or, if no group is that large, of the largest groups), so later rhymes always exist.
-        ping=True counts only 平 members (中华新韵 groups mix tones; 平水韵 rhyme groups are 平)."""
-        ping = ping and any(self.group_ping_size.values())
-        sizes = self.sizes(ping)
+        ping=True counts only 平 members (中华新韵 groups mix tones; 平水韵 rhyme groups are 平);
+        `tone` picks the 词林正韵 部 of one tone (平 True, 仄 False) for a tune's rhyme."""
+        sizes = self.sizes(ping and any(self.group_ping_size.values()))
+        if tone is not None:
+            suffix = "平" if tone else "仄"
+            sizes = {g: k for g, k in sizes.items() if g.endswith(suffix)} or sizes
         if not sizes:
             raise ConfigError("no character in this model's vocabulary has a known rhyme")
         need = min(needed, max(sizes.values()))
-        return self.union(frozenset(g for g, n in sizes.items() if n >= need), ping)
+        groups = frozenset(g for g, k in sizes.items() if k >= need)
+        return self.union(groups, ping and any(self.group_ping_size.values()))
+
+    def usable(self, groups: frozenset[str], needed: int, ping: bool) -> frozenset[str]:
+        """Of a rhyme character's groups, those large enough for the rhymes still to come."""
+        sizes = self.sizes(ping and any(self.group_ping_size.values()))
+        return frozenset(g for g in groups if sizes.get(g, 0) >= needed) or groups
 
     def union(self, groups: frozenset[str], ping: bool) -> torch.Tensor:
         masks = self.group_ping if ping else self.group_mask
@@ -138,7 +150,8 @@ class PoemConstraint:
     def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
                  tones: bool = False, scheme: str = "pingshui"):  # fmt: skip
         self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
-        self.table = t = index.scheme(scheme)
+        tune = spec.is_tune
+        self.table = t = index.scheme("cilin" if tune and scheme == "pingshui" else scheme)
         # Every mask must have a member: check the vocabulary can fill each kind of slot up front.
         if not bool(index.cjk.any()):
             raise ConfigError("this model's vocabulary has no Chinese characters; forms are impossible")
@@ -159,11 +172,14 @@ class PoemConstraint:
         if any(s.kind == "newline" for s in self.slots):
             self.punct_id[NEWLINE] = index.require(NEWLINE, f"form {spec.name}")
         self.rhyme_lines = set(spec.rhyme_lines()) if rhyme else set()
-        # 平水韵: rhymes are 平, and a first line that can end 平 must rhyme (首句入韵).
-        self.ping_rhyme = scheme == "pingshui" or tones
-        self.first_rhymes = rhyme and scheme == "pingshui" and 0 not in self.rhyme_lines
-        self.groups: frozenset[str] | None = None  # the groups every rhyme so far shares
-        self.used: set[int] = set()
+        # 平水韵: 近体 rhymes are 平, and a first line that can end 平 must rhyme (首句入韵). A tune's
+        # rhyme sets each take a 词林正韵 部 in the set's tone.
+        self.ping_rhyme = not tune and (scheme == "pingshui" or tones)
+        self.first_rhymes = rhyme and scheme == "pingshui" and not tune and 0 not in self.rhyme_lines
+        self.set_tone = (lambda r: spec.rhyme_tones[r]) if tune and t.scheme == "cilin" else (lambda r: None)
+        self.needed = Counter(spec.rhyme_set(i) for i in self.rhyme_lines)
+        self.groups: dict[int, frozenset[str]] = {}  # per rhyme set: the groups its rhymes share
+        self.used: dict[int, set[int]] = {}
         self.line: list[frozenset[bool]] = []  # tones of the current line's characters so far
 
     @property
@@ -192,14 +208,17 @@ class PoemConstraint:
         t, n = self.table, self.spec.line_lengths[s.line]
         last = s.pos == n - 1
         if last and s.line in self.rhyme_lines:
-            return self._rhyme_mask()
+            return self._rhyme_mask(self.spec.rhyme_set(s.line))
         if last and s.line == 0 and self.first_rhymes:
             # 不入韵 (a character that can only be 仄) or 入韵 (opens the rhyme).
             guard = bool(tones) and self._ping_end_faulty()
-            key = ("first", self.groups, len(self.rhyme_lines), self.ping_rhyme, guard)
-            return t.cached(key, lambda: (self._rhyme_mask() & (t.can_ze if guard else t.cjk)) | t.pure_ze)
+            key = ("first", self.groups.get(0), self.needed[0], self.ping_rhyme, guard)
+            return t.cached(key, lambda: (self._rhyme_mask(0) & (t.can_ze if guard else t.cjk)) | t.pure_ze)
         if not tones:
             return self.index.cjk
+        if self.spec.is_tune:  # the tones the tune's ci agree on
+            want = self.spec.tone_pattern[s.line][s.pos]
+            return t.can_ping if want == "平" else t.can_ze if want == "仄" else self.index.cjk
         want = required_tone(self.base, s.line, s.pos, n)
         if want is None:
             if self._sets_base(s):  # the first alternating slot sets the pattern
@@ -209,10 +228,9 @@ class PoemConstraint:
             if s.pos == n - 3 and required_tone(self.base, s.line, n - 1, n):
                 return self._guard(s.line, n)
             return self.index.cjk
-        if last and not want and self.groups is not None:  # an unrhymed line keeps off the rhyme
-            return t.cached(
-                ("off", self.groups), lambda: _or(t.can_ze & ~t.union(self.groups, False), t.can_ze)
-            )
+        if last and not want and 0 in self.groups:  # an unrhymed line keeps off the rhyme
+            g = self.groups[0]
+            return t.cached(("off", g), lambda: _or(t.can_ze & ~t.union(g, False), t.can_ze))
         return t.can_ping if want else t.can_ze
 
     def _guard(self, line: int, n: int) -> torch.Tensor:
@@ -238,16 +256,16 @@ class PoemConstraint:
     def _sets_base(self, s) -> bool:
         return self.base is None and s.pos in (1, 3, 5) and s.pos < self.spec.line_lengths[s.line] - 1
 
-    def _rhyme_mask(self) -> torch.Tensor:
+    def _rhyme_mask(self, r: int) -> torch.Tensor:
         t = self.table
-        if self.groups is None:
-            return t.rhyme_start(len(self.rhyme_lines), ping=self.ping_rhyme)
-        ping = self.ping_rhyme and any(t.group_ping_size.get(g) for g in self.groups)
-        mask = t.union(self.groups, ping)
-        if not self.used:
+        if r not in self.groups:
+            return t.rhyme_start(self.needed[r], ping=self.ping_rhyme, tone=self.set_tone(r))
+        ping = self.ping_rhyme and any(t.group_ping_size.get(g) for g in self.groups[r])
+        mask = t.union(self.groups[r], ping)
+        if not self.used.get(r):
             return mask
         fresh = mask.clone()
-        fresh[list(self.used)] = False  # a fresh rhyme character while the group has one left
+        fresh[list(self.used[r])] = False  # a fresh rhyme character while the group has one left
         return fresh if bool(fresh.any()) else mask
 
     def advance(self, token_id: int) -> None:
@@ -255,24 +273,26 @@ class PoemConstraint:
         if s.kind == "char":
             n = self.spec.line_lengths[s.line]
             if s.pos == n - 1 and (s.line in self.rhyme_lines or (s.line == 0 and self.first_rhymes)):
-                self._rhymed(token_id, first=s.line not in self.rhyme_lines)
+                self._rhymed(token_id, self.spec.rhyme_set(s.line), first=s.line not in self.rhyme_lines)
             if self._sets_base(s) and self.table.tones.get(token_id) in (PING, ZE):
                 self.base = base_from(True in self.table.tones[token_id], s.line, s.pos)
             self.line = [] if s.pos == n - 1 else [*self.line, self.table.tones.get(token_id, frozenset())]
         self.pos += 1
 
-    def _rhymed(self, token_id: int, first: bool) -> None:
+    def _rhymed(self, token_id: int, r: int, first: bool) -> None:
         t = self.table
         gs = t.groups_of.get(token_id, frozenset())
         if first and (not gs or t.tones.get(token_id) == ZE):
             return  # 首句不入韵
-        if self.groups is None:
-            need = len(self.rhyme_lines)
-            sizes = t.sizes(self.ping_rhyme and any(t.group_ping_size.values()))
-            self.groups = frozenset(g for g in gs if sizes.get(g, 0) >= need) or gs or None
+        tone = self.set_tone(r)
+        if tone is not None:
+            gs = frozenset(g for g in gs if g.endswith("平" if tone else "仄")) or gs
+        if r not in self.groups:
+            if gs:
+                self.groups[r] = t.usable(gs, self.needed[r], self.ping_rhyme)
         else:
-            self.groups = (self.groups & gs) or self.groups
-        self.used.add(token_id)
+            self.groups[r] = (self.groups[r] & gs) or self.groups[r]
+        self.used.setdefault(r, set()).add(token_id)
 
     def feed_prompt(self, ids: list[int], prompt: str) -> None:
         """Walk the prompt through the slots: it must be the start of a poem of this form."""
@@ -283,9 +303,16 @@ class PoemConstraint:
             ok = bool(self.allowed(tones=False)[i])  # the prompt's own tones are the user's
             if not ok and s.kind == "char" and s.pos == self.spec.line_lengths[s.line] - 1:
                 # The prompt may end its first line on any character, and the first rhyming line
-                # on any rhyme: that sets the group (over a first line that then did not rhyme).
-                if s.line in self.rhyme_lines and i in self.table.groups_of and len(self.used) <= 1:
-                    ok, self.groups, self.used = True, None, set()
+                # of a set on any rhyme: that sets the group (over a first line that then did not rhyme).
+                r = self.spec.rhyme_set(s.line)
+                if (
+                    s.line in self.rhyme_lines
+                    and i in self.table.groups_of
+                    and len(self.used.get(r, ())) <= 1
+                ):
+                    ok = True
+                    self.groups.pop(r, None)
+                    self.used.pop(r, None)
                 ok = ok or (s.line == 0 and bool(self.index.cjk[i]))
             if not ok:
                 piece = self.index.tokenizer.id_to_piece(i)

@@ -248,6 +248,8 @@ class Generator:
         if params.title is not None and "title" not in self.header_fields:
             raise ConfigError("this model was not trained with titles: leave out title (--title)")
         values = {"form": form_name(list(spec.line_lengths)) if spec else None, "title": params.title}
+        if spec is not None and spec.is_tune:  # songci opens each ci with its tune (词牌) line
+            values.update(form=None, rhythmic=spec.name)
         plan = header_plan(self.header_fields, values) if self.header_fields else None
         if plan is None:
             return [], []
@@ -261,7 +263,8 @@ class Generator:
 
     def _constraint(self, params: SamplingParams, ids: list[int], prompt: str):
         """(constraint or None, header context ids to prime before the prompt)."""
-        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones)
+        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones,
+                            tune=params.tune)  # fmt: skip
         context, lines = self._header(params, spec)
         if spec is None and not lines:
             return None, context

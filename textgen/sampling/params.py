@@ -38,6 +38,7 @@ class SamplingParams:
     rhyme: bool = False  # even lines end on one rhyme group (needs form or acrostic)
     tones: bool = False  # 平仄: the 近体诗 tone rules (5- or 7-character lines only)
     title: str | None = None  # 命题: the poem's title, for models trained with title header lines
+    tune: str | None = None  # 词牌 (songci): header line, line lengths, punctuation, rhyme positions
     guards: bool = True  # degeneration guards for classical forms (no 3x character, 兮, weak rhymes…)
     rhyme_scheme: str | None = None  # "pingshui" 平水韵 | "xinyun" 中华新韵; None = the model's own
 
@@ -51,6 +52,8 @@ class SamplingParams:
             object.__setattr__(self, "form", None)
         if self.acrostic == "":
             object.__setattr__(self, "acrostic", None)
+        if self.tune == "":
+            object.__setattr__(self, "tune", None)
         if self.title == "":
             object.__setattr__(self, "title", None)
         if self.rhyme_scheme == "":
@@ -81,7 +84,7 @@ class SamplingParams:
             from textgen.poetry.rhyme import check_scheme
 
             check_scheme(self.rhyme_scheme)
-        for name in ("form", "acrostic"):
+        for name in ("form", "acrostic", "tune"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
         from textgen.sampling.guided import check_title
@@ -94,7 +97,8 @@ class SamplingParams:
             raise ConfigError(f"acrostic is at most {MAX_ACROSTIC} characters, got {len(self.acrostic)}")
         from textgen.poetry.forms import resolve_form
 
-        resolve_form(self.form, self.acrostic, self.rhyme, tones=self.tones)  # ConfigError when impossible
+        # ConfigError when impossible
+        resolve_form(self.form, self.acrostic, self.rhyme, tones=self.tones, tune=self.tune)
 
     def to_dict(self) -> dict:
         d = asdict(self)
