@@ -83,6 +83,9 @@ BAD = [
     ({"rhyme": True}, "rhyme"),  # ConfigError from SamplingParams.validate
     ({"form": "wujue", "max_new_tokens": 5}, "max_new_tokens"),  # impossible constraint
     ({"prompt": "床前Zq"}, "Zq"),  # TokenizerError names the unknown characters
+    ({"form": "wujue", "title": "春夜"}, "title"),  # this model was not trained with titles
+    ({"title": "长" * 31}, "title"),
+    ({"guards": "maybe"}, "guards"),
 ]
 
 
