@@ -7,7 +7,7 @@ event loop only moves rows and text pieces around, so HTTP stays responsive whil
 
     engine = Engine("tang", generator, max_batch_size=64, max_queue=256)
     await engine.start()
-    job = engine.submit([generator.new_sequence("春", params, seed=7)], deadline=60)
+    job = engine.submit(generator.new_rows("春", params, n=2, seed=7), deadline=60)
     async for event in job.events():      # Piece(index, text) ... Finish(index, completion)
         ...
 """

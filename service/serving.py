@@ -83,26 +83,24 @@ class Serving:
 
     async def start(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
                     seed: int | None, stream: bool = False, timeout: float | None = None) -> Plan:  # fmt: skip
-        """Check the request, look it up in the cache and, on a miss, queue its rows. Every error a
-        client can cause (ConfigError, TokenizerError, ModelNotFound, QueueFull) is raised here,
-        before any response or stream starts."""
+        """Look the request up in the cache and, on a miss, turn it into rows (Generator.new_rows:
+        validated and encoded once, row r seeded with seed + r) and queue them. Every error a client
+        can cause (ConfigError, TokenizerError, ModelNotFound, QueueFull) is raised here, before any
+        response or stream starts. A hit needs no checking: only answered requests are stored."""
         engine = self.engine(model)
         gen = engine.generator
-        params.validate()
         cacheable = self.cache.enabled and engine.batch_invariant and is_cacheable(params, seed)
         key = cache_key(gen.digest, prompts, params, n, seed) if cacheable else None
         prompt_tokens = sum(len(gen.tokenizer.encode(p, unknown="skip")) for p in prompts)
-        # Greedy text does not depend on the seed, so an unseeded greedy request may report any.
-        seed = secrets.randbelow(2**32) if seed is None else seed
-        hit = await self.lookup(key, engine.name, prompt_tokens, seed, n)
-        if hit is not None:  # the key covers the prompt, so it was checked when it was stored
-            return Plan(engine, seed, key, prompt_tokens, hit=hit)
-        # Row r (prompt-major, then the n completions) uses seed + r, as Generator.generate does.
-        seqs = [
-            gen.new_sequence(p, params, seed + i * n + j) for i, p in enumerate(prompts) for j in range(n)
-        ]
+        if key is not None:
+            # Greedy text does not depend on the seed, so an unseeded greedy request may report any.
+            reported = secrets.randbits(32) if seed is None else seed
+            hit = await self.lookup(key, engine.name, prompt_tokens, reported, n)
+            if hit is not None:
+                return Plan(engine, reported, key, prompt_tokens, hit=hit)
+        rows = gen.new_rows(prompts, params, n=n, seed=seed)
         deadline = min(timeout, self.deadline) if timeout else self.deadline
-        return Plan(engine, seed, key, prompt_tokens, job=engine.submit(seqs, deadline, stream))
+        return Plan(engine, rows[0].seed, key, prompt_tokens, job=engine.submit(rows, deadline, stream))
 
     async def lookup(
         self, key: str | None, model: str, prompt_tokens: int, seed: int, n: int

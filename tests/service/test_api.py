@@ -326,3 +326,27 @@ def test_docs_work_offline(client):
     for path in assets:
         assert client.get(path).status_code == 200, path
     assert "SwaggerUIBundle" in client.get(next(a for a in assets if a.endswith(".js"))).text
+
+
+def test_one_path_from_request_to_rows_validates_once_and_encodes_each_prompt_once(client, tiny, monkeypatch):
+    calls = {"validate": 0, "encode": 0, "new_rows": 0}
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(SamplingParams, "validate", counted("validate", SamplingParams.validate))
+    monkeypatch.setattr(tiny.tokenizer, "encode", counted("encode", tiny.tokenizer.encode))
+    monkeypatch.setattr(tiny, "new_rows", counted("new_rows", tiny.new_rows))
+    body = {"model": "tiny", "prompt": ["春", "月"], "n": 3, "max_tokens": 4, "seed": 50}
+    out = client.post("/v1/completions", json=body).json()
+    assert len(out["choices"]) == 6
+    # One Generator.new_rows call: params validated once, each prompt encoded once for the rows
+    # (and once for usage), not once per row.
+    assert calls == {"validate": 1, "encode": 4, "new_rows": 1}
+    # Row r is seeded with seed + r, as Generator.generate seeds its rows.
+    lib = tiny.generate(["春", "月"], SamplingParams(max_new_tokens=4), n=3, seed=50)
+    assert [c["text"] for c in out["choices"]] == [c.text for c in lib]

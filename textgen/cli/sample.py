@@ -109,17 +109,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     )
     if params.rhyme_scheme is None:  # the model's own, written out with --json for the judge
         params = dataclasses.replace(params, rhyme_scheme=gen.rhyme_scheme)
-    if seed is None:
-        import secrets
-
-        seed = secrets.randbits(32)
-    seqs = [gen.new_sequence(prompt, params, seed, on_unknown)]
-    log = logging.getLogger("textgen.sampling")
-    log.disabled = True  # same prompt: one warning is enough
-    try:
-        seqs += [gen.new_sequence(prompt, params, seed + i, on_unknown) for i in range(1, n)]
-    finally:
-        log.disabled = False
+    seqs = gen.new_rows(prompt, params, n=n, seed=seed, on_unknown=on_unknown)  # completion i: seed + i
     batch = gen.new_batch()
     for s in seqs:
         batch.add(s)

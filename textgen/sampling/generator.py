@@ -216,30 +216,50 @@ class Generator:
 
     def new_sequence(self, prompt: str = "", params: SamplingParams | None = None, seed: int | None = None,
                      on_unknown: str = "error") -> Sequence:  # fmt: skip
-        """Validate a request and encode its prompt (no model work). ConfigError / TokenizerError."""
+        """One row for one prompt: new_rows(prompt, params, n=1, seed=seed)[0]."""
+        return self.new_rows(prompt, params, n=1, seed=seed, on_unknown=on_unknown)[0]
+
+    def new_rows(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
+                 seed: int | None = None, on_unknown: str = "error") -> list[Sequence]:  # fmt: skip
+        """The one way from a request to rows (generate(), the CLI and the service all come here):
+        validate once, encode each prompt once, then n rows per prompt, prompt-major, row r seeded
+        with seed + r. No model work; ConfigError / TokenizerError naming what is wrong."""
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        elif not isinstance(prompts, (list, tuple)):
+            raise ConfigError(f"prompt must be a string, got {type(prompts).__name__}")
         params = params or SamplingParams()
         params.validate()
         if on_unknown not in ON_UNKNOWN:
             raise ConfigError(f"on_unknown must be 'error' or 'skip', got {on_unknown!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n * max(len(prompts), 1) <= MAX_N:
+            raise ConfigError(f"n x prompts must be between 1 and {MAX_N}, got n={n} x {len(prompts)}")
         if seed is None:
             seed = secrets.randbits(32)
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        last = n * len(prompts) - 1  # the last row's seed is seed + last
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED - max(last, 0):
             raise ConfigError(f"seed must be an integer between 0 and 2**63-1, got {seed!r}")
-        if not isinstance(prompt, str):
-            raise ConfigError(f"prompt must be a string, got {type(prompt).__name__}")
-        skipped = self.tokenizer.unknown_chars(prompt)
-        if skipped and on_unknown == "error":
-            shown = "".join(skipped[:20]) + ("…" if len(skipped) > 20 else "")
-            raise TokenizerError(f"prompt has {len(skipped)} character(s) not in the vocabulary: {shown!r}")
-        ids = self.tokenizer.encode(prompt, unknown="skip")
-        if skipped:
-            log.warning("skipped %d unknown prompt character(s): %r", len(skipped), "".join(skipped))
-        constraint, context = self._constraint(params, ids, prompt)
-        if isinstance(constraint, Guided) and constraint.items:
-            ids = context  # the row writes a header line first; the prompt is forced after it
-        else:
-            ids = context + ids  # every header line is known: primed with the prompt
-        return Sequence(self, prompt, ids, params, seed, constraint, skipped)
+        rows: list[Sequence] = []
+        for prompt in prompts:
+            if not isinstance(prompt, str):
+                raise ConfigError(f"prompt must be a string, got {type(prompt).__name__}")
+            skipped = self.tokenizer.unknown_chars(prompt)
+            if skipped and on_unknown == "error":
+                shown = "".join(skipped[:20]) + ("…" if len(skipped) > 20 else "")
+                raise TokenizerError(
+                    f"prompt has {len(skipped)} character(s) not in the vocabulary: {shown!r}"
+                )
+            ids = self.tokenizer.encode(prompt, unknown="skip")
+            if skipped:
+                log.warning("skipped %d unknown prompt character(s): %r", len(skipped), "".join(skipped))
+            for _ in range(n):  # a constraint is each row's own state
+                constraint, context = self._constraint(params, ids, prompt)
+                if isinstance(constraint, Guided) and constraint.items:
+                    row_ids = context  # the row writes a header line first; the prompt is forced after it
+                else:
+                    row_ids = context + ids  # every header line is known: primed with the prompt
+                rows.append(Sequence(self, prompt, row_ids, params, seed + len(rows), constraint, skipped))
+        return rows
 
     def _header(self, params: SamplingParams, spec) -> tuple[list[int], list[list[int] | None]]:
         """(context ids, header lines the row writes) for the model's header fields."""
@@ -294,13 +314,7 @@ class Generator:
     def generate(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
                  seed: int | None = None, on_unknown: str = "error") -> list[Completion]:  # fmt: skip
         """Complete every prompt n times in one batch; row r (prompt-major) uses seed + r."""
-        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n * max(len(prompts), 1) <= MAX_N:
-            raise ConfigError(f"n x prompts must be between 1 and {MAX_N}, got n={n} x {len(prompts)}")
-        if seed is None:
-            seed = secrets.randbits(32)
-        rows = [p for p in prompts for _ in range(n)]
-        seqs = [self.new_sequence(p, params, seed + r, on_unknown) for r, p in enumerate(rows)]
+        seqs = self.new_rows(prompts, params, n=n, seed=seed, on_unknown=on_unknown)
         batch = self.new_batch()
         for s in seqs:
             batch.add(s)
