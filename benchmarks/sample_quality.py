@@ -35,6 +35,7 @@ from pathlib import Path
 
 from textgen.poetry.judge import Poem, judge, train_half_lines
 from textgen.sampling import Generator, SamplingParams
+from textgen.sampling.generator import configure_cpu
 
 CHUNK = 64  # rows per batch
 
@@ -63,7 +64,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    gen = Generator.from_checkpoint(args.checkpoint, threads=args.threads, quantize=args.quantize)
+    configure_cpu(args.threads)
+    gen = Generator.from_checkpoint(args.checkpoint, quantize=args.quantize)
     train = args.train_file
     if train is None:
         from textgen.cli.judge import checkpoint_train_text

@@ -38,6 +38,7 @@ from textgen import __version__
 from textgen.checkpoint import shipped_models
 from textgen.errors import ConfigError, TextgenError, TokenizerError
 from textgen.sampling import Generator
+from textgen.sampling.generator import configure_cpu
 
 log = logging.getLogger("textgen.service")
 
@@ -49,12 +50,14 @@ def load_generators(
     threads: int | None = None,
 ) -> dict[str, Generator]:
     """(NAME or None, CHECKPOINT) pairs -> generators by name (NAME, else the model's own name).
-    No pairs: every shipped model (checkpoints/<NAME>/model.safetensors)."""
+    No pairs: every shipped model (checkpoints/<NAME>/model.safetensors). Sets torch's CPU threads
+    and backend for the process first, once: engine threads then never switch them per call."""
+    configure_cpu(threads)
     if not models:
         models = [(name, str(path)) for name, path in shipped_models().items()]
     gens: dict[str, Generator] = {}
     for name, path in models:
-        gen = Generator.from_checkpoint(path, device=device, quantize=quantize, threads=threads)
+        gen = Generator.from_checkpoint(path, device=device, quantize=quantize)
         name = name or getattr(gen, "name", None) or Path(path).stem
         if name in gens:
             raise ConfigError(f"model name {name!r} given twice: name them NAME=CHECKPOINT")

@@ -48,6 +48,16 @@ def build_checkpoint(path: Path, *, seed: int = 0, hidden_size: int = 32, never_
     return path
 
 
+@pytest.fixture(autouse=True)
+def _restore_torch_globals() -> Iterator[None]:
+    """load_generators() sets torch's threads and oneDNN for the process (configure_cpu); a test
+    that calls it must not change how later tests run."""
+    threads, onednn = torch.get_num_threads(), torch._C._get_mkldnn_enabled()
+    yield
+    torch.set_num_threads(threads)
+    torch._C._set_mkldnn_enabled(onednn)
+
+
 @pytest.fixture(scope="session")
 def tiny_path(tmp_path_factory) -> Path:
     return build_checkpoint(tmp_path_factory.mktemp("models") / "tiny.safetensors")

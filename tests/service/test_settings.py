@@ -67,3 +67,23 @@ def test_quantize_and_threads_reach_the_generators(tiny_path, monkeypatch):
     monkeypatch.setenv("TEXTGEN_QUANTIZE", "int4")
     with pytest.raises(ValueError):
         Settings()
+
+
+def test_cpu_settings_are_set_once_at_start_up_not_per_model_call(tiny_path, monkeypatch):
+    import torch
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app, load_generators
+    from service.cache import NullCache
+    from textgen.sampling import Generator
+
+    before = torch.get_num_threads()
+    Generator.from_checkpoint(tiny_path)
+    assert torch.get_num_threads() == before  # constructing a generator changes nothing global
+    gens = load_generators([("t", str(tiny_path))])  # what `textgen serve` does at start-up
+    assert torch._C._get_mkldnn_enabled() is False
+    switches = []
+    monkeypatch.setattr(torch._C, "_set_mkldnn_enabled", switches.append)
+    with TestClient(create_app(gens, cache=NullCache(0))) as c:
+        assert c.post("/generate", json={"prompt": "春", "max_new_tokens": 8, "n": 2}).status_code == 200
+    assert switches == []  # engine threads never flip the process-wide oneDNN flag

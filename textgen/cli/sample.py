@@ -91,6 +91,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
 
     from textgen.errors import ConfigError
     from textgen.sampling import Generator
+    from textgen.sampling.generator import configure_cpu
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
@@ -104,9 +105,8 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     prompt = prompt.replace("\\n", "\n")
     if not 1 <= n <= MAX_N:
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
-    gen = Generator.from_checkpoint(
-        checkpoint, device=device, quantize=quantize, threads=threads, layout=layout
-    )
+    configure_cpu(threads)
+    gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize, layout=layout)
     if params.rhyme_scheme is None:  # the model's own, written out with --json for the judge
         params = dataclasses.replace(params, rhyme_scheme=gen.rhyme_scheme)
     seqs = gen.new_rows(prompt, params, n=n, seed=seed, on_unknown=on_unknown)  # completion i: seed + i

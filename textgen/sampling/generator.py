@@ -146,7 +146,7 @@ class Generator:
     """A checkpoint loaded for generation. Build with Generator.from_checkpoint(path)."""
 
     def __init__(self, checkpoint: Checkpoint, *, layout: str = "couplet", quantize: str | bool | None = None,
-                 fast: bool | None = None, onednn: bool = False, threads: int | None = None):  # fmt: skip
+                 fast: bool | None = None, onednn: bool = False):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
         self.model = checkpoint.model.eval()
@@ -155,12 +155,7 @@ class Generator:
         # the native one for one-token steps on CPU; `fast` steps through the fused cell functions
         # (exact fp32, default on CPU); `quantize` ("fp16" or "int8"; True = "int8") runs those
         # steps on smaller weights (CPU only, approximate; int8 couples rows of a batch, see fast.py).
-        # `threads` sets torch's intra-op threads for the whole process: one-token steps are small,
-        # and on a busy machine extra OpenMP threads mostly wait for each other (10x slower here).
-        if threads is not None:
-            if threads < 1:
-                raise ConfigError(f"threads must be at least 1, got {threads}")
-            torch.set_num_threads(threads)
+        # Thread count and oneDNN are process-wide: set them once with configure_cpu(), not here.
         self.onednn = onednn
         quantize = (
             {True: "int8", False: None}.get(quantize, quantize) if isinstance(quantize, bool) else quantize
@@ -209,8 +204,9 @@ class Generator:
             return self.model(idx, hidden)
 
     def backend(self):
-        """The CPU backend choice around model calls (a no-op off CPU)."""
-        if self.device.type == "cpu" and not self.onednn:
+        """oneDNN off around model calls on CPU, unless configure_cpu() already turned it off for the
+        process (then nothing is switched per call, so engine threads cannot race on the flag)."""
+        if self.device.type == "cpu" and not self.onednn and torch._C._get_mkldnn_enabled():
             return _onednn_off()
         return contextlib.nullcontext()
 
@@ -381,6 +377,18 @@ def check_device(device: str | torch.device) -> torch.device:
     if d.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(f"device {device!r} is not available on this machine")
     return d
+
+
+def configure_cpu(threads: int | None = None, onednn: bool = False) -> None:
+    """Process-wide CPU settings, once at start-up (a CLI command, a server): torch's intra-op
+    threads (one-token steps are small, and on a busy machine extra OpenMP threads mostly wait for
+    each other: 10x slower here) and oneDNN, slower than the native kernels for one-token steps
+    (benchmarks/sample_latency.py). Both are global to torch, so per-call switches would race."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ConfigError(f"threads must be at least 1, got {threads!r}")
+        torch.set_num_threads(threads)
+    torch._C._set_mkldnn_enabled(onednn)
 
 
 @contextlib.contextmanager
