@@ -3,8 +3,9 @@
     params = SamplingParams(temperature=0.8, top_k=40, form="wujue", acrostic="春夏秋冬", rhyme=True)
     params.validate()          # ConfigError naming the bad field, one line
 
-The bounds live here (like nanochat's MAX_* constants) so the CLI, the Python API and the HTTP
-schema all refuse the same things.
+The bounds live here (like nanochat's MAX_* constants), one table for the CLI, the Python API and
+the HTTP service: the service's request schema is built from these fields and checked by validate(),
+with a stricter, named layer on top (SERVICE_LIMITS in service/schemas.py, e.g. temperature <= 2).
 """
 
 from __future__ import annotations
