@@ -33,6 +33,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
               help=r"Text the poem starts with (the model continues it); \n in it is a line break.")  # fmt: skip
 @click.option("--max-new-tokens", type=int, default=None,
               help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself].")  # fmt: skip
+@click.option("--min-new-tokens", type=int, default=0, show_default=True,
+              help="Write at least this many tokens before ending (small models often stop early).")  # fmt: skip
 @click.option(
     "--temperature", type=float, default=1.0, show_default=True, help="0 = greedy; higher = wilder (max 5)."
 )
@@ -82,7 +84,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 )
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
-def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repetition_penalty,
+def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_k, top_p, repetition_penalty,
            no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, tune, on_unknown,
            as_json, device, quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT: a shipped model's name (tang, songci, lyrics), a run directory
@@ -96,7 +98,7 @@ def sample(checkpoint, prompt, max_new_tokens, temperature, top_k, top_p, repeti
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
         max_new_tokens = MAX_NEW_TOKENS if (form or acrostic or tune) else 200
-    params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+    params = SamplingParams(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                             repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
                             stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones,
                             rhyme_scheme=rhyme_scheme, title=title, guards=guards, tune=tune)  # fmt: skip

@@ -65,6 +65,7 @@ class SamplingPlan:
             r for r, s in enumerate(seqs) if s.constraint is not None or s.params.no_repeat_ngram_size
         ]
         self.masked_rows = torch.tensor(self.masked, device=device)
+        self.min_new = [r for r, p in enumerate(ps) if p.min_new_tokens]  # rows that may hold <eos> back
 
 
 class Batch:
@@ -291,12 +292,14 @@ class Generator:
         else:
             c = Guided(inner, self.index, lines=lines, guards=params.guards)
             c.feed_prompt(ids, prompt)
-            c.max_free = min(c.max_free, params.max_new_tokens - (c.remaining() - 2) - 1)
-        if c.remaining() > params.max_new_tokens or (lines and None in lines and c.max_free < 1):
+            c.max_free = min(c.max_free, params.max_new_tokens - (c.remaining() - 2))
+        # Exact: a form's closing <eos> is not a generated token (a 五绝 in couplet layout takes 25).
+        need = c.remaining() - (spec is not None)
+        if need > params.max_new_tokens or (lines and None in lines and c.max_free < 1):
             name = spec.name if spec is not None else "the header"
             raise ConfigError(
                 f"max_new_tokens={params.max_new_tokens} is too few for form {name}: "
-                f"it needs {c.remaining()} more tokens"
+                f"it needs {need} more tokens"
             )
         return c, context
 
@@ -332,6 +335,9 @@ class Generator:
         if plan.masked:
             allowed = torch.stack([self._allowed(seqs[r]) for r in plan.masked])
             apply_allowed(logits, plan.masked_rows, allowed)
+        for r in plan.min_new:
+            if seqs[r].tokens < seqs[r].params.min_new_tokens:
+                self._hold_eos(logits[r])
         # One uniform per generated token per sampling row, from the row's own generator.
         u = [
             float(torch.rand((), generator=s.rng)) if sampled else 0.0
@@ -345,6 +351,14 @@ class Generator:
             plan.top_p,
             plan.flags,
         )
+
+    def _hold_eos(self, row: torch.Tensor) -> None:
+        """min_new_tokens: no <eos> yet, unless it is all the row may write (a finished form)."""
+        eos = self.tokenizer.eos_id
+        was = row[eos].item()
+        row[eos] = float("-inf")
+        if not bool(torch.isfinite(row).any()):
+            row[eos] = was
 
     def _allowed(self, seq: Sequence) -> torch.Tensor:
         mask = seq.constraint.allowed() if seq.constraint is not None else None

@@ -42,6 +42,7 @@ class SamplingParams:
     tune: str | None = None  # 词牌 (songci): header line, line lengths, punctuation, rhyme positions
     guards: bool = True  # degeneration guards for classical forms (no 3x character, 兮, weak rhymes…)
     rhyme_scheme: str | None = None  # "pingshui" 平水韵 | "xinyun" 中华新韵; None = the model's own
+    min_new_tokens: int = 0  # <eos> held back until this many tokens (vLLM's min_tokens); forms end anyway
 
     def __post_init__(self) -> None:
         # Accept a list (JSON, click's multiple=True) but keep the dataclass hashable.
@@ -64,6 +65,11 @@ class SamplingParams:
         """Raise ConfigError (one line naming the field) if any value is out of bounds or the
         constraints cannot be met together."""
         _check_int("max_new_tokens", self.max_new_tokens, 1, MAX_NEW_TOKENS)
+        _check_int("min_new_tokens", self.min_new_tokens, 0, MAX_NEW_TOKENS)
+        if self.min_new_tokens > self.max_new_tokens:
+            raise ConfigError(
+                f"min_new_tokens ({self.min_new_tokens}) must not exceed max_new_tokens ({self.max_new_tokens})"
+            )
         _check_float("temperature", self.temperature, 0.0, MAX_TEMPERATURE)
         _check_int("top_k", self.top_k, 0, None)
         if not _is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:

@@ -82,8 +82,15 @@ class Sequence:
         if stopped:
             return delta + self._finish("stop")
         if self.tokens >= self.params.max_new_tokens:
-            return delta + self._finish("length")
+            # A form with only its closing <eos> left has ended, budget or not.
+            return delta + self._finish("eos" if self._only_eos_left(eos_id) else "length")
         return delta
+
+    def _only_eos_left(self, eos_id: int) -> bool:
+        if self.constraint is None:
+            return False
+        allowed = self.constraint.allowed()
+        return bool(allowed[eos_id]) and int(allowed.sum()) == 1
 
     def _finish(self, reason: str) -> str:
         tail = "" if reason == "stop" else self.stream.finish()

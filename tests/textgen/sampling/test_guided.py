@@ -84,9 +84,10 @@ def test_titles_need_a_titled_model_and_known_characters(gen, titled):
     with pytest.raises(ConfigError, match="title"):
         SamplingParams(title="长" * 31).validate()
     body = titled.new_sequence("", SamplingParams(form="wujue", title="春"), seed=1).constraint.remaining()
+    # body + 2 title tokens, less the closing <eos>, which is not a generated token: exactly body + 1.
     with pytest.raises(ConfigError, match="too few"):
-        titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body + 1), seed=1)
-    seq = titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body + 2), seed=1)
+        titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body), seed=1)
+    seq = titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body + 1), seed=1)
     assert seq.constraint.max_free == 1  # room for a one-character title and its newline
 
 
