@@ -31,7 +31,7 @@ from service.cache import Cache, MemoryCache, NullCache, RedisCache
 from service.engine import DeadlineExceeded, Engine, EngineError, QueueFull
 from service.metrics import Metrics, MetricsMiddleware
 from service.responses import UTF8JSONResponse
-from service.routes import api_router
+from service.routes import api_router, explain, playground
 from service.serving import ClientGone, ModelNotFound, Serving
 from service.settings import Settings, parse_models
 from textgen import __version__
@@ -134,6 +134,8 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.cache = cache if cache is not None else make_cache(settings)
     app.include_router(api_router)
+    app.include_router(explain.router)
+    app.include_router(playground.router)  # the web page at /
     app.openapi = partial(openapi, app, app.openapi)  # type: ignore[method-assign]
     add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

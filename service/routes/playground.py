@@ -1,0 +1,89 @@
+"""The web playground: GET / (service/static/index.html), its files under /static/, and
+GET /playground/config, what the page needs to know about the loaded models.
+
+    textgen serve            # then open http://127.0.0.1:8000/
+
+Plain HTML, CSS and JavaScript shipped in the package (no build step, no CDN): the page talks to
+/generate (streamed), /explain and /playground/config only, and its Content-Security-Policy
+forbids anything else, so it works on an offline machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse
+
+from service import schemas
+from service.routes.deps import ServingDep
+from textgen.sampling.guided import MAX_TITLE
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+FILES = {p.name for p in STATIC.iterdir() if p.is_file()} if STATIC.is_dir() else set()
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}  # fmt: skip
+# Only this server: no CDN, no fonts or scripts from elsewhere (data: for the inline icon).
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+router = APIRouter(tags=["playground"])
+
+
+class ModelInfo(BaseModel):
+    id: str
+    title: bool = Field(description="trained with title header lines: takes a title (命题)")
+    tunes: bool = Field(description="trained with tune (词牌) header lines: takes a tune")
+    rhyme_scheme: str = Field(description="the scheme its rhymes and tones follow by default")
+
+
+class PlaygroundConfig(BaseModel):
+    models: list[ModelInfo]
+    tunes: list[str] = Field(description="known 词牌, when the service takes a tune; most common first")
+    limits: dict[str, float]
+
+
+def _file(name: str) -> FileResponse:
+    if name not in FILES:
+        raise HTTPException(404, f"no such file: /static/{name}"[:200])
+    path = STATIC / name
+    return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"), headers=HEADERS)
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return _file("index.html")
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def static(name: str) -> FileResponse:
+    return _file(name)
+
+
+def tune_names() -> list[str]:
+    """The known tunes, when the HTTP schema has a `tune` field (the tunes module is present)."""
+    if "tune" not in schemas.PARAM_NAMES:
+        return []
+    from textgen.poetry.tunes import tunes
+
+    return list(tunes())
+
+
+@router.get("/playground/config")
+async def config(serving: ServingDep) -> PlaygroundConfig:
+    """The loaded models and what each takes, the known tunes, and the request limits."""
+    models = []
+    for name, engine in serving.engines.items():
+        gen = engine.generator
+        fields = getattr(gen, "header_fields", [])
+        scheme = getattr(gen, "rhyme_scheme", "pingshui")
+        models.append(
+            ModelInfo(id=name, title="title" in fields, tunes="rhythmic" in fields, rhyme_scheme=scheme)
+        )
+    limits = {"n": schemas.MAX_N, "acrostic": schemas.MAX_ACROSTIC_CHARS, "prompt": schemas.MAX_PROMPT_CHARS,
+              "max_new_tokens": schemas.MAX_NEW_TOKENS, "temperature": schemas.MAX_TEMPERATURE,
+              "seed": schemas.MAX_SEED, "title": MAX_TITLE}  # fmt: skip
+    return PlaygroundConfig(models=models, tunes=tune_names(), limits=limits)

@@ -1,0 +1,239 @@
+"""The web playground (GET /) in a real browser: headless Chromium driven by selenium, against a real
+uvicorn serving the shipped tang model on loopback. One server and one browser for the module.
+
+The browser is Debian's: `apt-get install chromium chromium-driver` (.ci/run does); selenium is told
+where both are, so Selenium Manager never downloads one. Without them the browser tests skip (fail
+under CI). The README's screenshot comes from test_wujue_acrostic_streams_a_poem_that_complies:
+
+    OMP_NUM_THREADS=1 python -m pytest tests/service/test_playground.py -q
+    TEXTGEN_PLAYGROUND_SCREENSHOT=docs/playground.png python -m pytest tests/service/test_playground.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.cache import MemoryCache
+from textgen.poetry.check import form_problems, split_lines
+from textgen.poetry.forms import resolve_form
+from textgen.sampling import Generator
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+WAIT = 60  # seconds; generous for a loaded 2-core CI machine
+
+
+@pytest.fixture(scope="module")
+def server(serve):
+    app = create_app({"tang": Generator.from_checkpoint("tang")}, cache=MemoryCache(3600, 256))
+    with serve(app) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        webdriver = None
+    if webdriver is None or not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("CI"):  # CI installs them: their absence there is a failure, not a skip
+            pytest.fail("selenium, chromium or chromium-driver is not installed")
+        pytest.skip("needs selenium and Debian's chromium + chromium-driver")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager: never download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1200,900", "--lang=zh-CN"):  # fmt: skip
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+def by(css: str):
+    from selenium.webdriver.common.by import By
+
+    return By.CSS_SELECTOR, css
+
+
+def wait(driver, condition, timeout: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.ready === '1'"))
+
+
+def written(driver) -> list[dict]:
+    """Wait until the page has finished writing, then the candidates: text, body, pieces streamed."""
+
+    def done(d):
+        busy = d.execute_script("return document.body.classList.contains('busy')")
+        cards = d.find_elements(*by(".poem"))
+        return not busy and cards and all(c.get_attribute("data-finish") for c in cards) and cards
+
+    cards = wait(driver, done)
+    return [{k: c.get_attribute(f"data-{k}") for k in ("text", "body", "pieces")} for c in cards]
+
+
+def set_fields(
+    driver, form: str = "", acrostic: str = "", rhyme: bool = False, n: str = "1", seed: str = ""
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(*by("#form"))).select_by_value(form)
+    Select(driver.find_element(*by("#n"))).select_by_value(n)
+    for name, value in (("acrostic", acrostic), ("seed", seed)):
+        field = driver.find_element(*by(f"#{name}"))
+        field.clear()
+        field.send_keys(value)
+    if driver.find_element(*by("#rhyme")).is_selected() != rhyme:
+        driver.find_element(*by("#rhyme")).click()
+
+
+def wujue_problems(body: str) -> list[str]:
+    spec = resolve_form("wujue", "春夏秋冬", rhyme=True)
+    return form_problems(body, spec, "春夏秋冬", rhyme=True, scheme="pingshui")
+
+
+def test_page_loads_without_console_errors_or_external_requests(server, browser):
+    browser.get_log("browser"), browser.get_log("performance")  # drop what came before
+    open_page(browser, server.url + "/")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    urls = []
+    for entry in browser.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    local = [u for u in urls if u.startswith(server.url + "/")]
+    assert {
+        server.url + p for p in ("/", "/static/app.js", "/static/style.css", "/playground/config")
+    } <= set(local)
+    assert [u for u in urls if u not in local and not u.startswith("data:")] == []
+    options = browser.find_elements(*by("#model option"))
+    assert [o.get_attribute("value") for o in options] == ["tang"]
+    browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+    try:
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        browser.set_window_size(1200, 900)
+
+
+def test_wujue_acrostic_streams_a_poem_that_complies(server, browser, tmp_path_factory):
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="wujue", acrostic="春夏秋冬", rhyme=True, n="2", seed="7")
+    browser.find_element(*by("#write")).click()
+    poems = written(browser)
+    assert len(poems) == 2
+    for p in poems:
+        assert wujue_problems(p["body"]) == [], p["body"]
+        assert int(p["pieces"]) >= 20  # streamed piece by piece, not in one answer
+    browser.find_element(*by("#explain")).click()
+    verdict = wait(browser, lambda d: d.find_elements(*by("#verdict")))[0]
+    assert "ok" in verdict.get_attribute("class").split()
+    rhymes = browser.find_elements(*by(".poem.picked .ch.rhyme"))
+    assert [r.text for r in rhymes] == [x[-1] for x in split_lines(poems[0]["body"])[1::2]]
+    tones = browser.find_elements(*by(".poem.picked .ch[data-tone]"))
+    assert len(tones) == 20 and {t.get_attribute("data-tone") for t in tones} <= set("平仄中？")
+    shot = tmp_path_factory.mktemp("shots") / "playground.png"
+    browser.save_screenshot(str(shot))
+    if os.environ.get("TEXTGEN_PLAYGROUND_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["TEXTGEN_PLAYGROUND_SCREENSHOT"])
+
+
+def test_rewrite_from_line_3_keeps_lines_1_and_2(server, browser):
+    open_page(browser, server.url + "/?form=wujue&acrostic=春夏秋冬&rhyme=1&n=1&seed=11&t=1")
+    [before] = written(browser)
+    browser.find_element(*by('.poem .line[data-line="3"] .redo')).click()
+    wait(browser, lambda d: d.find_element(*by("#seed")).get_attribute("value") != "11")
+    [after] = written(browser)
+    old, new = split_lines(before["body"]), split_lines(after["body"])
+    assert new[:2] == old[:2]
+    kept = before["body"][: before["body"].index(old[2])]  # lines 1-2 with their punctuation
+    assert (
+        after["body"].startswith(kept) and browser.find_element(*by("#prompt")).get_attribute("value") == kept
+    )
+    assert wujue_problems(after["body"]) == []
+
+
+def test_shared_url_reproduces_the_text(server, browser):
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="qijue", rhyme=True, n="2")
+    browser.find_element(*by("#write")).click()
+    first = written(browser)
+    url = browser.current_url
+    query = parse_qs(urlsplit(url).query)
+    assert query["form"] == ["qijue"] and query["rhyme"] == ["1"] and query["seed"][0].isdigit()
+    browser.get("about:blank")
+    open_page(browser, url)  # a seed in the URL: the page writes at once
+    again = written(browser)
+    assert [p["text"] for p in again] == [p["text"] for p in first]
+    assert "cache" in browser.find_element(*by("#status")).text  # the very same request
+
+
+@pytest.mark.parametrize("acrostic", ["春夏秋", "春夏秋\U00020000"])
+def test_invalid_acrostic_shows_the_server_message_next_to_the_field(server, browser, acrostic):
+    body = {"model": "tang", "form": "wujue", "acrostic": acrostic, "n": 1}
+    r = httpx.post(server.url + "/generate", json=body)
+    assert r.status_code == 422
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="wujue", acrostic=acrostic)
+    browser.find_element(*by("#write")).click()
+    slot = wait(
+        browser,
+        lambda d: d.find_element(*by("#acrostic-error")).text and d.find_element(*by("#acrostic-error")),
+    )
+    assert slot.text == r.json()["error"]
+    assert browser.find_element(*by("#acrostic")).get_attribute("aria-invalid") == "true"
+    assert browser.find_element(*by("#general-error")).text == ""
+
+
+def test_explain_names_tones_rhymes_and_faults(server):
+    jingyesi = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"
+    r = httpx.post(server.url + "/explain", json={"text": jingyesi})
+    assert r.status_code == 200
+    ex = r.json()
+    assert ex["form"] == "wujue" and [x["text"] for x in ex["lines"]] == split_lines(jingyesi)
+    assert ex["lines"][0]["tones"] == "平平平仄平" and ex["lines"][1]["groups"] == ["阳"]
+    assert [x["rhyme"] for x in ex["lines"]] == [False, True, False, True]
+    assert {"rule": "失粘", "line": 3, "pos": 2, "message": "失粘 (line 3, char 2)"} in ex["faults"]
+    assert ex["checks"] == {"form": True, "rhyme": True, "tones": False} and not ex["complies"]
+    dengguan = "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。"
+    ex = httpx.post(server.url + "/explain", json={"text": dengguan, "acrostic": "白黄欲更"}).json()
+    assert ex["complies"] and ex["faults"] == [] and ex["lines"][3]["groups"] == ["尤"]
+    ex = httpx.post(server.url + "/explain", json={"text": dengguan, "form": "qijue"}).json()
+    assert ex["checks"]["form"] is False and not ex["complies"]
+    for bad in ({"text": ""}, {"text": "春" * 1001}, {"text": "春", "form": "sonnet"}, {"text": "春", "x": 1},
+                {"text": "春", "rhyme_scheme": "cilin"}, {"text": "春眠", "form": "wujue", "acrostic": "春夏"}):  # fmt: skip
+        r = httpx.post(server.url + "/explain", json=bad)
+        assert r.status_code == 422 and r.json()["error"], bad
+
+
+def test_page_files_are_local_and_confined(server):
+    r = httpx.get(server.url + "/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert "//" not in r.text.replace("http://www.w3.org/2000/svg", "")  # no URL to another host
+    assert httpx.get(server.url + "/static/app.js").headers["content-type"].startswith("text/javascript")
+    for path in ("/static/nope.js", "/static/..%2Fapp.py", "/static/%2E%2E/routes/explain.py"):
+        r = httpx.get(server.url + path)
+        assert r.status_code == 404 and r.json()["type"] == "not_found", path
+    config = httpx.get(server.url + "/playground/config").json()
+    [tang] = config["models"]
+    assert tang["id"] == "tang" and tang["rhyme_scheme"] == "pingshui" and isinstance(tang["title"], bool)
+    assert config["limits"]["acrostic"] == 16
