@@ -12,6 +12,9 @@ text converted to traditional script with OpenCC s2t), plus what rhyme and tones
   2nd, package do_rhyme), rhyme on 平 (every rhyme can be read 平), meter (package
   check_poem_pingze_meter), and our judge's rates.
 - speed: milliseconds per generated token, form only vs form + rhyme + tones (same batch, seeds).
+- tunes: the top 20 词牌 of the songci test split: the share of real ci in their tune's modal shape
+  (line lengths) and layout (also punctuation and breaks), and of those whose rhyme sets hold; then
+  --tune --rhyme samples of the shipped `songci` model, length and rhyme-position compliance.
 """
 
 from __future__ import annotations
@@ -159,9 +162,50 @@ def _mask_cost(gen, params, texts: list[str], repeats: int = 3) -> float:
     return best
 
 
+def score_tunes(n: int, seed: int) -> dict:
+    from textgen.data.prepare import prepare
+    from textgen.poetry.check import form_problems
+    from textgen.poetry.gelv import tune_faults
+    from textgen.poetry.tunes import find_tune, split_ci
+    from textgen.sampling import Generator, SamplingParams
+
+    by_tune: dict[str, list[str]] = {}
+    for doc in prepare("songci", progress=False).documents("test"):
+        head, _, body = doc.partition("\n")
+        if find_tune(head) is not None:
+            by_tune.setdefault(head, []).append(body)
+    top = sorted(by_tune, key=lambda t: (-len(by_tune[t]), t))[:20]
+    real, sampled = {}, {}
+    gen = Generator.from_checkpoint("songci")
+    for name in top:
+        spec = find_tune(name).spec()
+        c = Counter()
+        for body in by_tune[name]:
+            shape = tuple(len(x[0]) for x in split_ci("\n" + body)[1]) == spec.line_lengths
+            layout = not form_problems(body, spec)
+            c["shape"] += shape
+            c["layout"] += layout
+            c["rhyme"] += layout and not tune_faults(split_lines(body), spec)
+        k = len(by_tune[name])
+        real[name] = {"n": k, "shape": round(c["shape"] / k, 2), "layout": round(c["layout"] / k, 2),
+                      "rhyme_of_layout": round(c["rhyme"] / max(c["layout"], 1), 2)}  # fmt: skip
+        outs = gen.generate("", SamplingParams(tune=name, rhyme=True), n=n, seed=seed)
+        ok = Counter()
+        for o in outs:
+            lines = split_lines(o.text)
+            ok["lengths"] += tuple(len(x) for x in lines) == spec.line_lengths
+            ok["layout"] += not form_problems(o.text, spec)
+            ok["rhyme"] += not tune_faults(lines, spec)
+        sampled[name] = {k: round(v / n, 3) for k, v in ok.items()}
+    n_real = sum(r["n"] for r in real.values())
+    real["all top 20"] = {k: round(sum(r[k] * r["n"] for r in real.values()) / n_real, 3)
+                          for k in ("shape", "layout")} | {"n": n_real}  # fmt: skip
+    return {"real": real, "sampled": sampled}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["real", "sample", "speed", "all"], default="all")
+    ap.add_argument("--part", choices=["real", "sample", "speed", "tunes", "all"], default="all")
     ap.add_argument("--checkpoint", default="tang", help="A classical model (default: shipped tang).")
     ap.add_argument("-n", type=int, default=200, help="Poems per row of the sample part.")
     ap.add_argument("--seed", type=int, default=1)
@@ -182,6 +226,9 @@ def main() -> None:
             out["sample"] = score_samples(gen, args.n, args.seed, checker, s2t)
         if args.part in ("speed", "all"):
             out["speed"] = speed(gen, min(args.n, 32), args.seed)
+    if args.part in ("tunes", "all"):
+        t = score_tunes(min(args.n, 10), args.seed)
+        out["tunes real"], out["tunes sampled"] = t["real"], t["sampled"]
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
         return

@@ -241,7 +241,8 @@ class PoemConstraint:
             return t.can_ze
         own = required_tone(self.base, line, 1, n)
         b_line = (own if n == 5 else not own) is True
-        return t.can_ping if b_line and self.line[n - 5] == ZE else self.index.cjk
+        # A character of unknown tone may be read 仄: guard against it as against a 仄.
+        return t.can_ping if b_line and True not in self.line[n - 5] else self.index.cjk
 
     def _ping_end_faulty(self) -> bool:
         """Whether ending the current line (the first) on 平 would make 孤平 or 三平尾."""
@@ -251,7 +252,9 @@ class PoemConstraint:
         core = self.line[-4:]
         own = required_tone(self.base, 0, 1, n)
         b_line = (own if n == 5 else not own) is True
-        return (core[2] == PING and core[3] == PING) or (b_line and core[0] == ZE and core[2] == ZE)
+        # Unknown tones count as either (the judge may know them from another traditional form).
+        three = False not in core[2] and False not in core[3]
+        return three or (b_line and True not in core[0] and True not in core[2])
 
     def _sets_base(self, s) -> bool:
         return self.base is None and s.pos in (1, 3, 5) and s.pos < self.spec.line_lengths[s.line] - 1
