@@ -217,10 +217,14 @@ def add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, handler)
 
     on(TextgenError, 422, "invalid_request")  # ConfigError: impossible constraints
-    on(TokenizerError, 422, "unknown_characters", "prompt")
     on(ModelNotFound, 404, "model_not_found", "model")
     on(DeadlineExceeded, 504, "timeout")
     on(EngineError, 500, "internal_error")
+
+    @app.exception_handler(TokenizerError)
+    async def unknown_characters(request: Request, exc: TokenizerError) -> UTF8JSONResponse:
+        param = "prompt" if str(exc).startswith("prompt") else None  # else a header line (title, form)
+        return error(request, 422, str(exc), "unknown_characters", param)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> UTF8JSONResponse:
