@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 . .venv/bin/activate
 python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
-python -c "import textgen, pytest" 2>/dev/null || pip install -q -e '.[test]'
+# Re-install when a dependency added since the venv was made is missing (the import list grows with them).
+python -c "import textgen, pytest, fastapi_offline, schemathesis" 2>/dev/null || pip install -q -e '.[test]'
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "note: redis-server not found; Redis tests will fail (apt-get install -y redis-server)" >&2
 fi
