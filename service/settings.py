@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # hundred ms, so 0.1 s timed out against a healthy Redis. A hung Redis costs one timeout, then
     # a back-off of 0.25 s doubling up to redis_retry while failures repeat.
     redis_timeout: float = Field(
-        default=1.0, gt=0, description="seconds per Redis operation (queueing for a connection included)"
+        default=1.0, gt=0, description="seconds a Redis operation, and the wait for a connection, may take"
     )
     redis_retry: float = Field(default=5.0, ge=0, description="most seconds Redis is skipped after errors")
     max_batch_size: int = Field(default=64, ge=1, le=4096, description="rows stepped together per model")
