@@ -122,7 +122,8 @@ def test_page_loads_without_console_errors_or_external_requests(server, browser)
             urls.append(msg["params"]["request"]["url"])
     local = [u for u in urls if u.startswith(server.url + "/")]
     assert {
-        server.url + p for p in ("/", "/static/app.js", "/static/style.css", "/playground/config")
+        server.url + p
+        for p in ("/", "/static/app.js", "/static/poems.js", "/static/style.css", "/playground/config")
     } <= set(local)
     assert [u for u in urls if u not in local and not u.startswith("data:")] == []
     options = browser.find_elements(*by("#model option"))
