@@ -1,7 +1,7 @@
 """POST /explain: why a poem complies (or not) — each character's 平/仄, the rhyme characters and
 the judge's faults, for the playground's "explain" panel.
 
-    curl -s localhost:8000/explain -d '{"text": "床前明月光，疑是地上霜。\\n举头望明月，低头思故乡。"}'
+    curl -s localhost:8000/explain -H 'content-type: application/json' -d '{"text": "床前明月光，疑是地上霜。\\n举头望明月，低头思故乡。"}'
 
 The answer: {"scheme", "form", "lines": [{"text", "tones": "平仄中…", "rhyme": bool, "groups"}],
 "faults": [{"rule", "line", "pos", "message"}], "problems": [...], "checks": {"form", "rhyme",
