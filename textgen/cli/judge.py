@@ -34,7 +34,8 @@ import click
     "--checkpoint", default=None, help="Take the training text from this checkpoint's prepared corpus."
 )
 @click.option("--rhyme-scheme", type=click.Choice(["pingshui", "xinyun"]), default=None,
-              help="Judge rhyme and tones by 平水韵 or 中华新韵 [default: as sampled, else pingshui].")  # fmt: skip
+              help="Judge rhyme and tones by 平水韵 or 中华新韵 [default: as sampled, else the "
+                   "--checkpoint's, else pingshui].")  # fmt: skip
 @click.option("--faults", "show_faults", is_flag=True,
               help="Also list each poem's rhyme and tone faults (rule, line, character).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
@@ -54,6 +55,8 @@ def judge(file, form, train_file, checkpoint, rhyme_scheme, show_faults, as_json
     poems = parse_poems(sys.stdin.read()) if file == "-" else read_poems(file)
     if checkpoint:
         train_file = checkpoint_train_text(checkpoint)
+        if rhyme_scheme is None:  # the model's own scheme (平水韵 for classical, 中华新韵 for lyrics)
+            rhyme_scheme = checkpoint_scheme(checkpoint)
     lines = train_half_lines(train_file) if train_file else None
     report = score(poems, train_lines=lines, form=form, scheme=rhyme_scheme)
     if show_faults:
@@ -87,3 +90,13 @@ def checkpoint_train_text(checkpoint: str) -> Path:
     if not corpus.get("name"):
         raise ConfigError(f"{checkpoint}: records no corpus; pass --train-file")
     return prepare_recorded(corpus).text_path("train")
+
+
+def checkpoint_scheme(checkpoint: str) -> str:
+    """The rhyme scheme a checkpoint samples under by default."""
+    from textgen.checkpoint import read_metadata
+    from textgen.poetry.rhyme import default_scheme
+
+    corpus = json.loads(read_metadata(checkpoint).get("meta", "{}")).get("corpus")
+    name = corpus.get("name") if isinstance(corpus, dict) else corpus
+    return default_scheme(name if isinstance(name, str) else None)
