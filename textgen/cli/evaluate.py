@@ -10,7 +10,6 @@ Progress (characters scored, ETA) goes to stderr; the figures to stdout.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import click
@@ -63,6 +62,7 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
     import torch
 
     from textgen.checkpoint import load_checkpoint
+    from textgen.cli.threads import idle_cores
     from textgen.train.device import resolve_device
     from textgen.train.evaluate import score_documents
 
@@ -136,17 +136,6 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
     )
     click.echo(f"  {round(s.chars):,} characters scored ({s.tokens:,} tokens), {oov:,} out of vocabulary")
     click.echo(f"  {seconds:.1f} s ({s.chars / max(seconds, 1e-9):,.0f} characters/s)")
-
-
-def idle_cores() -> int:
-    """CPU threads worth using now: the cores minus the load other processes put on them. On a
-    busy machine extra OpenMP threads wait for each other (10x slower, not faster)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        return cores
-    return max(1, min(cores, round(cores - load)))
 
 
 def corpus_header_lines(summary: dict | None, corpus: dict) -> int:

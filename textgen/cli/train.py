@@ -183,6 +183,7 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwri
         data = TrainData.from_prepared(pc)
         fields["out"] = fields["out"] or str(Path("runs") / (name or run_name(source, data.name)))
         model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
+        cfg.threads = cfg.threads or _default_threads(cfg.device)
     result = run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
     run = result["run_dir"]
     click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']})")
@@ -202,6 +203,20 @@ def run_name(source: str, corpus_name: str) -> str:
     if p.is_file() and p.stem.lower() in GENERIC_NAMES and p.resolve().parent.name:
         return p.resolve().parent.name
     return corpus_name
+
+
+def _default_threads(device: str) -> int:
+    """A new CPU run without --threads gets the cores other work leaves idle, chosen once and
+    saved in its config, so a resumed run computes with the same count (and the same losses).
+    0 (torch's default) under torchrun, with OMP_NUM_THREADS set, or off the CPU."""
+    import os
+
+    from textgen.cli.threads import idle_cores
+    from textgen.train.device import resolve_device
+
+    if "OMP_NUM_THREADS" in os.environ or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return 0
+    return idle_cores() if resolve_device(device).type == "cpu" else 0
 
 
 def _architecture_of(checkpoint: str, fields: dict) -> dict:

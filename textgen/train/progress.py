@@ -14,6 +14,7 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
+import torch
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def print_start(tr: Trainer) -> None:
         f"data: {tr.data.name}, {len(tr.data.splits['train']):,} train tokens, {spe:,} steps per epoch "
         f"({c.batch_size} streams x {c.seq_len}); device {tr.device.type}"
         + (f" x {tr.dist.world_size} processes" if tr.dist.enabled else "")
+        + (f", {torch.get_num_threads()} threads" if tr.device.type == "cpu" else "")
         + f"; run dir {tr.run_dir}"
     )
     if not (tr.total_steps or c.time_budget or c.patience):

@@ -155,3 +155,23 @@ def test_runs_are_named_after_the_folder_of_a_generic_file(text_file, tmp_path, 
     main(["train", str(folder / "input.txt"), "--name", "li-bai-tiny", *small])
     assert (tmp_path / "runs" / "li-bai-tiny" / "best.safetensors").is_file()
     _fails(["train", str(text_file), "--name", "x", "--out", "y"], capsys, "--name")
+
+
+def test_a_new_cpu_run_takes_the_idle_cores_and_keeps_them_on_resume(text_file, tmp_path, monkeypatch):
+    import os
+
+    from textgen.cli.threads import idle_cores
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (100.0, 0.0, 0.0))  # a machine busy elsewhere
+    assert idle_cores() == 1
+    run = tmp_path / "run"
+    _train(text_file, run)
+    assert read_state(run)["train_config"]["threads"] == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert idle_cores() == len(os.sched_getaffinity(0))
+    main(["train", "--resume", str(run), "--max-steps", "8", "--quiet"])
+    assert read_state(run)["train_config"]["threads"] == 1  # the run keeps its count
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # torchrun's, or the user's: left to torch
+    _train(text_file, tmp_path / "omp")
+    assert read_state(tmp_path / "omp")["train_config"]["threads"] == 0
