@@ -147,6 +147,7 @@ function setBusy(busy) {
   for (const b of document.querySelectorAll(".redo, .pick")) b.disabled = busy;
   const ready = !busy && state.candidates.length > 0;
   for (const id of ["explain", "copy", "share"]) $(id).disabled = !ready;
+  $("continue").disabled = !ready || !isFree(state.request || {});
 }
 
 async function generate(overrides = {}) {
@@ -273,6 +274,7 @@ async function init() {
   $("model").addEventListener("change", updateModelFields);
   $("tune").addEventListener("change", updateModelFields);
   $("explain").addEventListener("click", explain);
+  $("continue").addEventListener("click", continueText);
   $("copy").addEventListener("click", () => {
     const p = picked();
     if (p) copy((p.title ? `${p.title}\n` : "") + p.body, "poem");

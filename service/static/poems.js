@@ -131,13 +131,24 @@ function rewriteFrom(k) {
   // Keep lines 1..k-1 verbatim (the prompt carries them) and write the rest under the same settings.
   const p = picked();
   if (!p || !p.lines[k - 1]) return;
-  const keep = p.body.slice(0, p.lines[k - 1].start);
+  writeAfter(p, p.body.slice(0, p.lines[k - 1].start));
+}
+
+function continueText() {
+  // Free text only (a form's poem is complete): the whole text becomes the prompt.
+  const p = picked();
+  if (p) writeAfter(p, p.body);
+}
+
+function writeAfter(p, keep) {
   $("prompt").value = keep;
   if (model(state.request.model).title && p.title) $("title").value = p.title;
   $("seed").value = String(randomSeed());
   state.picked = 0;
   generate();
 }
+
+function isFree(req) { return !(req.form || req.acrostic || req.tune); }
 
 function randomSeed() { return Math.floor(Math.random() * 2 ** 31); }
 

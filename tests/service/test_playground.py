@@ -19,22 +19,40 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import torch
 
 from service.app import create_app
 from service.cache import MemoryCache
+from textgen.checkpoint import save_checkpoint
+from textgen.model import RNNLM, ModelConfig
 from textgen.poetry.check import form_problems, split_lines
 from textgen.poetry.forms import resolve_form
 from textgen.sampling import Generator
+from textgen.tokenizer import CharTokenizer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 WAIT = 60  # seconds; generous for a loaded 2-core CI machine
 
 
+def title_model(path: Path) -> Path:
+    """A random-weight LSTM trained (so its meta says) on documents that open with form and title
+    lines, like a Tang model with 命题: asked for a form and no title, it writes a title line first."""
+    docs = ["五绝\n静夜思\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。",
+            "五绝\n春晓\n春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。"]  # fmt: skip
+    torch.manual_seed(0)
+    tok = CharTokenizer.train(docs)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=32, n_embd=16)).eval()
+    meta = {"corpus": {"name": "poet", "manifest": {"read": {"header": "{form}\n{title}"}}}}
+    save_checkpoint(path, model, tok, meta)
+    return path
+
+
 @pytest.fixture(scope="module")
-def server(serve):
-    app = create_app({"tang": Generator.from_checkpoint("tang")}, cache=MemoryCache(3600, 256))
-    with serve(app) as live:
+def server(serve, tmp_path_factory):
+    poet = title_model(tmp_path_factory.mktemp("models") / "poet.safetensors")
+    gens = {"tang": Generator.from_checkpoint("tang"), "poet": Generator.from_checkpoint(poet)}
+    with serve(create_app(gens, cache=MemoryCache(3600, 256))) as live:
         yield live
 
 
@@ -95,6 +113,7 @@ def set_fields(
 ) -> None:
     from selenium.webdriver.support.ui import Select
 
+    Select(driver.find_element(*by("#model"))).select_by_value("tang")
     Select(driver.find_element(*by("#form"))).select_by_value(form)
     Select(driver.find_element(*by("#n"))).select_by_value(n)
     for name, value in (("acrostic", acrostic), ("seed", seed)):
@@ -127,7 +146,7 @@ def test_page_loads_without_console_errors_or_external_requests(server, browser)
     } <= set(local)
     assert [u for u in urls if u not in local and not u.startswith("data:")] == []
     options = browser.find_elements(*by("#model option"))
-    assert [o.get_attribute("value") for o in options] == ["tang"]
+    assert [o.get_attribute("value") for o in options] == ["tang", "poet"]
     browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
     try:
         assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
@@ -158,7 +177,7 @@ def test_wujue_acrostic_streams_a_poem_that_complies(server, browser, tmp_path_f
 
 
 def test_rewrite_from_line_3_keeps_lines_1_and_2(server, browser):
-    open_page(browser, server.url + "/?form=wujue&acrostic=春夏秋冬&rhyme=1&n=1&seed=11&t=1")
+    open_page(browser, server.url + "/?model=tang&form=wujue&acrostic=春夏秋冬&rhyme=1&n=1&seed=11&t=1")
     [before] = written(browser)
     browser.find_element(*by('.poem .line[data-line="3"] .redo')).click()
     wait(browser, lambda d: d.find_element(*by("#seed")).get_attribute("value") != "11")
@@ -170,6 +189,24 @@ def test_rewrite_from_line_3_keeps_lines_1_and_2(server, browser):
         after["body"].startswith(kept) and browser.find_element(*by("#prompt")).get_attribute("value") == kept
     )
     assert wujue_problems(after["body"]) == []
+
+
+def test_a_title_model_shows_its_title_and_rewrites_under_it(server, browser):
+    open_page(browser, server.url + "/?model=poet&form=wujue&n=1&seed=1")
+    assert browser.find_element(*by("#title")).is_displayed()  # tang (no titles) hides it
+    [before] = written(browser)
+    title = browser.find_element(*by(".poem .title")).text
+    assert title and before["text"] == f"{title}\n{before['body']}"
+    assert form_problems(before["body"], resolve_form("wujue")) == []
+    browser.find_element(*by('.poem .line[data-line="3"] .redo')).click()
+    wait(browser, lambda d: d.find_element(*by("#seed")).get_attribute("value") != "1")
+    [after] = written(browser)
+    assert browser.find_element(*by("#title")).get_attribute("value") == title  # asked for: kept
+    assert (
+        after["text"].startswith(f"{title}\n")
+        and split_lines(after["body"])[:2] == split_lines(before["body"])[:2]
+    )
+    assert form_problems(after["body"], resolve_form("wujue")) == []
 
 
 def test_shared_url_reproduces_the_text(server, browser):
@@ -235,6 +272,7 @@ def test_page_files_are_local_and_confined(server):
         r = httpx.get(server.url + path)
         assert r.status_code == 404 and r.json()["type"] == "not_found", path
     config = httpx.get(server.url + "/playground/config").json()
-    [tang] = config["models"]
+    tang, poet = config["models"]
     assert tang["id"] == "tang" and tang["rhyme_scheme"] == "pingshui" and isinstance(tang["title"], bool)
+    assert poet == {"id": "poet", "title": True, "tunes": False, "rhyme_scheme": "pingshui"}
     assert config["limits"]["acrostic"] == 16
