@@ -22,12 +22,14 @@ const URL_FIELDS = {
   t: ["temperature", "text"], seed: ["seed", "text"], n: ["n", "text"], max: ["max", "text"],
 };
 
+// Field id -> request field, where the names differ.
+const REQUEST_FIELD = { scheme: "rhyme_scheme", max: "max_new_tokens" };
+
 const state = {
   config: null, // GET /playground/config
   request: null, // the body of the last /generate
   candidates: [], // {text, finish, pieces}
   picked: 0,
-  seed: null, // the seed the server used
   controller: null, // AbortController of the running request
   busy: false,
   frame: 0,
@@ -68,13 +70,14 @@ function requestBody(overrides = {}) {
 }
 
 function shareURL() {
+  // The request that wrote the poems on show (not the fields, which may have changed since).
+  const req = state.request;
+  if (!req) return location.href;
   const p = new URLSearchParams();
-  for (const [key, [id, kind]] of Object.entries(URL_FIELDS)) {
-    const el = $(id);
-    if (kind === "bool") { if (el.checked) p.set(key, "1"); }
-    else if (el.value !== "" && !(id === "tune" && !model().tunes) && !(id === "title" && !model().title)) p.set(key, el.value);
+  for (const [key, [field]] of Object.entries(URL_FIELDS)) {
+    const v = req[REQUEST_FIELD[field] || field];
+    if (v !== undefined && v !== "" && v !== false) p.set(key, v === true ? "1" : String(v));
   }
-  if (state.seed !== null) p.set("seed", String(state.seed));
   if (state.picked) p.set("pick", String(state.picked));
   if (document.body.classList.contains("vertical")) p.set("v", "1");
   return `${location.origin}${location.pathname}?${p}`;
@@ -105,13 +108,17 @@ function clearErrors() {
 function fieldFor(message) {
   const named = /^([a-z_]+)(\.\d+)?: /.exec(message); // a validation error: "acrostic: String should..."
   if (named && FIELD_OF[named[1]]) return FIELD_OF[named[1]];
+  // Otherwise the field named first: the subject of "rhyme needs a form (--form) or an acrostic…".
+  let best = "general", at = Infinity;
   for (const [word, id] of Object.entries(FIELD_OF)) {
-    if (word !== "n" && new RegExp(`\\b${word}\\b`, "i").test(message)) return id;
+    const m = word === "n" ? null : new RegExp(`\\b${word}\\b`, "i").exec(message);
+    if (m && m.index < at) [best, at] = [id, m.index];
   }
-  return "general";
+  return best;
 }
 
 function showError(message, id) {
+  if (id !== "general" && $(id) && $(id).offsetParent === null) id = "general"; // a hidden field
   const slot = $(`${id}-error`);
   slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
   const field = $(id);
@@ -121,7 +128,7 @@ function showError(message, id) {
 async function reportHTTPError(resp) {
   let body = {};
   try { body = await resp.json(); } catch (e) { /* not JSON: a proxy's page */ }
-  let message = typeof body.error === "string" ? body.error : (body.error && body.error.message) || `HTTP ${resp.status}`;
+  const message = typeof body.error === "string" ? body.error : (body.error && body.error.message) || `HTTP ${resp.status}`;
   if (resp.status === 429) {
     const wait = resp.headers.get("Retry-After");
     showError(`${message}${wait ? ` Try again in ${wait} s.` : ""}`, "general");
@@ -174,7 +181,6 @@ async function generate(overrides = {}) {
     return;
   }
   state.request = body;
-  state.seed = null;
   state.candidates = Array.from({ length: body.n || 1 }, () => ({ text: "", finish: null, pieces: 0 }));
   if (state.picked >= state.candidates.length) state.picked = 0;
   $("explanation").hidden = true;
@@ -208,7 +214,6 @@ async function readEvents(resp, onEv) {
 function onEvent(ev) {
   if (ev.error) { showError(ev.error, "general"); return; }
   if (ev.done) {
-    state.seed = ev.seed;
     setStatus(`Done${ev.cached ? " (from the cache)" : ""}: seed ${ev.seed}, ${ev.usage.completion_tokens} characters.`);
     history.replaceState(null, "", shareURL());
     return;
