@@ -17,7 +17,7 @@ text converted to traditional script with OpenCC s2t), plus what rhyme and tones
   token's time, is the hot-path overhead of rhyme and tones.
 - tunes: the top 20 词牌 of the songci test split: the share of real ci in their tune's modal shape
   (line lengths) and layout (also punctuation and breaks), and of those whose rhyme sets hold; then
-  --tune --rhyme samples of the shipped `songci` model, length and rhyme-position compliance.
+  --tune samples of the shipped `songci` model, length and rhyme-position compliance.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def score_tunes(n: int, seed: int) -> dict:
         k = len(by_tune[name])
         real[name] = {"n": k, "shape": round(c["shape"] / k, 2), "layout": round(c["layout"] / k, 2),
                       "rhyme_of_layout": round(c["rhyme"] / max(c["layout"], 1), 2)}  # fmt: skip
-        outs = gen.generate("", SamplingParams(tune=name, rhyme=True), n=n, seed=seed)
+        outs = gen.generate("", SamplingParams(tune=name), n=n, seed=seed)
         ok = Counter()
         for o in outs:
             lines = split_lines(o.text)

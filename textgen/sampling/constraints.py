@@ -149,8 +149,9 @@ class PoemConstraint:
 
     def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
                  tones: bool = False, scheme: str = "pingshui"):  # fmt: skip
-        self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
         tune = spec.is_tune
+        rhyme = rhyme or tune  # where a tune rhymes is part of the tune
+        self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
         self.table = t = index.scheme("cilin" if tune and scheme == "pingshui" else scheme)
         # Every mask must have a member: check the vocabulary can fill each kind of slot up front.
         if not bool(index.cjk.any()):
