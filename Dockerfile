@@ -1,6 +1,6 @@
-# textgen serve in a container: slim Python, CPU torch, non-root, health-checked.
+# textgen serve in a container: slim Python, torch, non-root, health-checked.
 #
-#   docker build -t textgen .
+#   docker build --build-arg TORCH_INDEX=<CPU wheel index> -t textgen .   # CPU torch: see TORCH_INDEX
 #   docker run -p 8000:8000 textgen                                     # the shipped models (checkpoints/)
 #   docker run -p 8000:8000 -v "$PWD/runs:/runs:ro" textgen tang mine=/runs/tang   # + a run of your own
 #   docker compose up                                                   # + Redis (compose.yaml)
@@ -8,9 +8,12 @@
 # Build args:
 #   BASE           the Python base image (default python:3.11-slim)
 #   TORCH_VERSION  torch release to install (default 2.13.0)
-#   TORCH_INDEX    an extra pip index for torch. On Linux x86_64 the default index serves CUDA builds
-#                  of torch (several GB of GPU libraries this image never uses); pass the index of
-#                  the CPU builds here to get a small image. Left empty, plain `pip install torch`.
+#   TORCH_INDEX    an extra pip index for torch. Left empty, plain `pip install torch`, which on
+#                  Linux x86_64 is the CUDA build (several GB of GPU libraries this image never uses).
+#                  For the small CPU image, pass PyTorch's CPU wheel index (the --index-url its install
+#                  selector gives for "Compute Platform: CPU"); pip then takes torch==X+cpu from it:
+#                    docker build --build-arg TORCH_INDEX=<that index> -t textgen .
+#                  The build prints the torch it installed: "+cpu" and "CUDA None" for the CPU one.
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
@@ -27,7 +30,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin textgen
 
 # torch first and on its own layer: it is by far the largest and changes least often.
-RUN python -m pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} "torch==${TORCH_VERSION}"
+RUN python -m pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} "torch==${TORCH_VERSION}" && \
+    python -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
