@@ -30,7 +30,7 @@ from textgen.train.checkpointing import check_writable
 from textgen.train.config import TrainConfig
 from textgen.train.data import TrainData
 from textgen.train.device import resolve_device
-from textgen.train.evaluate import Score, autocast_for, score_ids
+from textgen.train.evaluate import Score, autocast_for, score_documents, score_ids
 from textgen.train.loader import StreamLoader
 from textgen.train.progress import TrainWindow, print_estimate, print_start, progress_bar
 from textgen.train.runlog import MetricsLog
@@ -142,6 +142,11 @@ class Trainer:
 
     # ---------------------------------------------------------------- eval
     def evaluate(self, split: str, max_tokens: int) -> Score:
+        if split == "test" and not max_tokens:  # the whole split, scored as `textgen eval` scores it
+            tok = self.data.tokenizer
+            return score_documents(
+                self.model, self.data.splits[split], eos_id=tok.eos_id, chars_per_token=self.data.cpt(split)
+            ).all
         return score_ids(
             self.model,
             self.data.splits[split],

@@ -72,6 +72,11 @@ def test_train_eval_plot(text_file, tmp_path, capsys):
     main(["eval", str(run), "--split", "val", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert out["split"] == "val" and out["bpc"] > 0 and out["chars"] > 0 and out["oov"] == 0
+    main(["eval", str(run), "--split", "test", "--json", "--quiet"])
+    out = json.loads(capsys.readouterr().out)  # the run's own test figure is eval's
+    assert out["oov"] == 0 and out["bpc"] == pytest.approx(
+        json.loads((run / "meta.json").read_text())["test"]["bpc"]
+    )
     other = tmp_path / "other.txt"
     other.write_text("春花秋月何时了，外外。", encoding="utf-8")  # 外 is not in the vocabulary
     main(["eval", str(run / "last.safetensors"), "--text-file", str(other), "--json"])
