@@ -29,6 +29,10 @@ def fmt_minutes(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" + "s" * (n != 1)
+
+
 def print_start(tr: Trainer) -> None:
     """The model, the data and where the run goes, before the first step."""
     c, m = tr.cfg, tr.model
@@ -42,7 +46,7 @@ def print_start(tr: Trainer) -> None:
         f"data: {tr.data.name}, {len(tr.data.splits['train']):,} train tokens, {spe:,} steps per epoch "
         f"({c.batch_size} streams x {c.seq_len}); device {tr.device.type}"
         + (f" x {tr.dist.world_size} processes" if tr.dist.enabled else "")
-        + (f", {torch.get_num_threads()} threads" if tr.device.type == "cpu" else "")
+        + (f", {_threads(torch.get_num_threads())}" if tr.device.type == "cpu" else "")
         + f"; run dir {tr.run_dir}"
     )
     if not (tr.total_steps or c.time_budget or c.patience):
