@@ -64,45 +64,67 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
     from textgen.checkpoint import load_checkpoint
     from textgen.cli.threads import idle_cores
     from textgen.train.device import resolve_device
-    from textgen.train.evaluate import score_documents
 
     ckpt = load_checkpoint(checkpoint, device=resolve_device(device))
-    dev = next(ckpt.model.parameters()).device
-    if dev.type == "cpu":
-        threads = threads or idle_cores()
-        torch.set_num_threads(threads)
+    on_cpu = next(ckpt.model.parameters()).device.type == "cpu"
+    if on_cpu:
+        torch.set_num_threads(threads or idle_cores())
+    ids, cpt, oov, summary = _data(ckpt, checkpoint, split, text_file)
+    if header_lines is None:
+        header_lines = corpus_header_lines(summary, ckpt.meta.get("corpus", {}))
+    t0 = time.perf_counter()
+    r = _score(ckpt, ids, cpt, oov, header_lines, quiet)
+    seconds = time.perf_counter() - t0
+    s, b = r.all, r.body
+    result = {"checkpoint": str(ckpt.path), **({"text_file": text_file} if text_file else {"split": split})}
+    result.update(loss=s.loss, ppl=s.ppl, bpc=s.bpc, tokens=s.tokens, chars=round(s.chars), oov=oov)
+    result.update(header_lines=header_lines, body_bits_per_char=b.bpc, body_chars=round(b.chars))
+    result.update(seconds=round(seconds, 2), threads=torch.get_num_threads() if on_cpu else None)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(f"{ckpt.path} on {f'text file {text_file}' if text_file else f'{split} split'}:")
+    click.echo(f"  loss {s.loss:.4f} nats/token, perplexity {s.ppl:.2f}, {s.bpc:.4f} bits/char")
+    lines = f"after {header_lines} header line{'s' * (header_lines != 1)} per document"
+    click.echo(
+        f"  body: {b.bpc:.4f} bits/char over {round(b.chars):,} characters ({lines if header_lines else 'no header lines'})"
+    )
+    click.echo(f"  {round(s.chars):,} characters scored ({s.tokens:,} tokens), {oov:,} out of vocabulary")
+    click.echo(f"  {seconds:.1f} s ({s.chars / max(seconds, 1e-9):,.0f} characters/s)")
+
+
+def _data(ckpt, checkpoint, split, text_file):
+    """(ids, characters per token, unknown characters, prepared summary or None) to score."""
+    import numpy as np
+
     tok = ckpt.tokenizer
-    corpus = ckpt.meta.get("corpus", {})
-    result = {"checkpoint": str(ckpt.path)}
     if text_file:
         ids, chars, oov = _encode_text(text_file, tok)
         cpt = chars / max(sum(1 for i in ids if i != tok.unk_id), 1)
-        summary = _recorded_summary(corpus)
-        result["text_file"] = text_file
-    else:
-        import numpy as np
+        return ids, cpt, oov, _recorded_summary(ckpt.meta.get("corpus", {}))
+    pc = _corpus_of(ckpt, checkpoint)
+    ids = pc.ids(split)
+    cpt = float(pc.summary.get("chars_per_token", {}).get(split, 1.0)) or 1.0
+    return ids, cpt, int(np.count_nonzero(np.asarray(ids) == tok.unk_id)), pc.summary
 
-        pc = _corpus_of(ckpt, checkpoint)
-        ids = pc.ids(split)
-        cpt = float(pc.summary.get("chars_per_token", {}).get(split, 1.0)) or 1.0
-        oov = int(np.count_nonzero(np.asarray(ids) == tok.unk_id))
-        summary = pc.summary
-        result["split"] = split
-    if header_lines is None:
-        header_lines = corpus_header_lines(summary, corpus)
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
 
-        bar = tqdm(total=round(len(ids) * cpt), unit="char", unit_scale=True, desc="eval", leave=False)
+def _score(ckpt, ids, cpt, oov, header_lines, quiet):
+    """score_documents with a progress bar (characters scored, time left) on stderr."""
+    from tqdm import tqdm
+
+    from textgen.train.evaluate import score_documents
+
+    tok = ckpt.tokenizer
+    bar = tqdm(
+        total=round(len(ids) * cpt), unit="char", unit_scale=True, desc="eval", leave=False, disable=quiet
+    )
 
     def progress(done, total):
         bar.total = round(total * cpt)
         bar.update(round(done * cpt) - bar.n)
 
-    t0 = time.perf_counter()
-    try:
-        r = score_documents(
+    with bar:
+        return score_documents(
             ckpt.model,
             ids,
             eos_id=tok.eos_id,
@@ -110,32 +132,8 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
             header_lines=header_lines,
             chars_per_token=cpt,
             ignore_id=tok.unk_id if oov else None,
-            progress=progress if bar is not None else None,
+            progress=progress,
         )
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - t0
-    s, b = r.all, r.body
-    result.update(loss=s.loss, ppl=s.ppl, bpc=s.bpc, tokens=s.tokens, chars=round(s.chars), oov=oov)
-    result.update(header_lines=header_lines, body_bits_per_char=b.bpc, body_chars=round(b.chars))
-    result.update(seconds=round(seconds, 2), threads=torch.get_num_threads() if dev.type == "cpu" else None)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
-        return
-    where = f"text file {text_file}" if text_file else f"{split} split"
-    click.echo(f"{ckpt.path} on {where}:")
-    click.echo(f"  loss {s.loss:.4f} nats/token, perplexity {s.ppl:.2f}, {s.bpc:.4f} bits/char")
-    click.echo(
-        f"  body: {b.bpc:.4f} bits/char over {round(b.chars):,} characters "
-        + (
-            f"(after {header_lines} header line{'s' * (header_lines != 1)} per document)"
-            if header_lines
-            else "(no header lines)"
-        )
-    )
-    click.echo(f"  {round(s.chars):,} characters scored ({s.tokens:,} tokens), {oov:,} out of vocabulary")
-    click.echo(f"  {seconds:.1f} s ({s.chars / max(seconds, 1e-9):,.0f} characters/s)")
 
 
 def corpus_header_lines(summary: dict | None, corpus: dict) -> int:
