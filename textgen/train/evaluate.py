@@ -131,26 +131,12 @@ def score_documents(
     Header lines are read as context and left out of `body`.
     `progress(tokens_done, tokens_total)` is called after each window of `seq_len` steps."""
     seq = np.concatenate([[eos_id], np.asarray(ids, dtype=np.int64)])
-    n = len(seq)
-    weight = np.ones(n - 1, dtype=bool) if ignore_id is None else seq[1:] != ignore_id
+    weight = np.ones(len(seq) - 1, dtype=bool) if ignore_id is None else seq[1:] != ignore_id
     body = weight
     if header_lines > 0 and newline_id is not None:
         body = weight & body_mask(seq, eos_id, newline_id, header_lines)
-    starts = cut_points(seq, eos_id, max(1, n_streams))
-    ends = np.append(starts[1:], n - 1)  # piece k scores targets seq[s+1 : e+1]
-    # The model was trained with the state carried across documents: a piece first reads up to
-    # `warmup` tokens before its start (not scored), so it does not start from an unseen zero state.
-    ctx = np.maximum(starts - warmup, 0)
-    order = np.argsort(ctx - ends, kind="stable")  # longest first: finished rows leave the batch
-    lengths = (ends - ctx)[order]
-    B, L = len(starts), int(lengths[0])
-    x = np.full((B, L), eos_id, dtype=np.int64)
-    y = np.zeros((B, L), dtype=np.int64)
-    w = np.zeros((2, B, L), dtype=bool)  # (all, body)
-    for k, (c, s, e) in enumerate(zip(ctx[order], starts[order], ends[order], strict=True)):
-        x[k, : e - c], y[k, : e - c] = seq[c:e], seq[c + 1 : e + 1]
-        w[0, k, s - c : e - c], w[1, k, s - c : e - c] = weight[s:e], body[s:e]
-    x, y, w = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w)
+    x, y, w, lengths = _pieces(seq, np.stack([weight, body]), eos_id, n_streams, warmup)
+    B, L = x.shape
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -179,6 +165,27 @@ def score_documents(
         return Score(loss=nats[j] / max(t, 1), tokens=t, chars=t * chars_per_token, nats=float(nats[j]))
 
     return DocumentScore(all=score(0), body=score(1), pieces=B)
+
+
+def _pieces(seq: np.ndarray, weights: np.ndarray, eos_id: int, n_streams: int, warmup: int):
+    """seq cut at document ends into rows, longest first: inputs x, targets y (B, L), weights
+    (2, B, L) for the all and body figures (0 on warm-up and padding), and each row's length."""
+    n = len(seq)
+    starts = cut_points(seq, eos_id, max(1, n_streams))
+    ends = np.append(starts[1:], n - 1)  # piece k scores targets seq[s+1 : e+1]
+    # The model was trained with the state carried across documents: a piece first reads up to
+    # `warmup` tokens before its start (not scored), so it does not start from an unseen zero state.
+    ctx = np.maximum(starts - warmup, 0)
+    order = np.argsort(ctx - ends, kind="stable")  # longest first: finished rows leave the batch
+    lengths = (ends - ctx)[order]
+    B, L = len(starts), int(lengths[0])
+    x = np.full((B, L), eos_id, dtype=np.int64)
+    y = np.zeros((B, L), dtype=np.int64)
+    w = np.zeros((2, B, L), dtype=bool)
+    for k, (c, s, e) in enumerate(zip(ctx[order], starts[order], ends[order], strict=True)):
+        x[k, : e - c], y[k, : e - c] = seq[c:e], seq[c + 1 : e + 1]
+        w[:, k, s - c : e - c] = weights[:, s:e]
+    return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), lengths
 
 
 def _rows(hidden) -> int:
