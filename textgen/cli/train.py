@@ -11,6 +11,7 @@ Every ModelConfig / TrainConfig field is an option of the same name; a preset fi
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from pathlib import Path
@@ -53,7 +54,7 @@ HELP = {
     "divergence_factor": "stop when the loss rises above this multiple of its best",
     "seed": "random seed (weights, stream offsets, dropout)",
     "device": "auto | cpu | cuda | mps",
-    "threads": "CPU threads (0 = torch default; 1 can be faster on a busy machine)",
+    "threads": "CPU threads [default: the cores other work leaves idle, kept on --resume; 0 = torch's]",
     "out": "run directory (default runs/<corpus name>)",
     "init_from": "start from this CHECKPOINT's weights (a shipped name, run or file): its architecture, "
     "rows matched by character",
@@ -185,11 +186,13 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwri
         model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
         cfg.threads = cfg.threads or _default_threads(cfg.device)
     result = run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
-    run = result["run_dir"]
-    click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']})")
+    run, first = result["run_dir"], os.environ.get("RANK", "0") == "0"  # torchrun: one report
+    if first:
+        click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']})")
     if result["stop_reason"] == "interrupted":
         raise click.exceptions.Exit(130)  # `textgen train ... && textgen export ...` must not go on
-    click.echo(f"next: textgen sample {run}    textgen eval {run}    textgen serve {run}")
+    if first:
+        click.echo(f"next: textgen sample {run}    textgen eval {run}    textgen serve {run}")
 
 
 # File names that say nothing about what is in them: such a run is named after its folder.
@@ -209,8 +212,6 @@ def _default_threads(device: str) -> int:
     """A new CPU run without --threads gets the cores other work leaves idle, chosen once and
     saved in its config, so a resumed run computes with the same count (and the same losses).
     0 (torch's default) under torchrun, with OMP_NUM_THREADS set, or off the CPU."""
-    import os
-
     from textgen.cli.threads import idle_cores
     from textgen.train.device import resolve_device
 
