@@ -118,20 +118,9 @@ def server(tmp_path_factory):
         log.close()
 
 
-def _known_broken(doc: str, command: str) -> str | None:
-    """Issue 14's two documented curls that fail as written, until their documents are fixed (the
-    xfail is strict: a server that learns to accept them must drop it)."""
-    if doc == "serving.md" and "/generate" in command and '"model"' not in command:
-        return "three models are loaded: a request must name one with 'model'"
-    if doc == "compose.yaml" and "content-type" not in command:
-        return "without a content-type header the body is not read as JSON (422)"
-    return None
-
-
 def _curl_cases():
     for doc, command in documented("curl "):
-        why = _known_broken(doc, command)
-        yield pytest.param(doc, command, marks=[pytest.mark.xfail(reason=why, strict=True)] if why else [])
+        yield pytest.param(doc, command)
 
 
 @pytest.mark.parametrize(("doc", "command"), list(_curl_cases()))
