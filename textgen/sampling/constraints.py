@@ -152,13 +152,15 @@ class PoemConstraint:
         tune = spec.is_tune
         rhyme = rhyme or tune  # where a tune rhymes is part of the tune
         self.spec, self.index, self.rhyme, self.tones = spec, index, rhyme, tones
-        self.table = t = index.scheme("cilin" if tune and scheme == "pingshui" else scheme)
+        # The scheme's tables are built on first use: a form without rhyme or tones never needs them
+        # (building them is most of a one-poem CLI call's start-up).
+        self.table_name = "cilin" if tune and scheme == "pingshui" else check_scheme(scheme)
         # Every mask must have a member: check the vocabulary can fill each kind of slot up front.
         if not bool(index.cjk.any()):
             raise ConfigError("this model's vocabulary has no Chinese characters; forms are impossible")
-        if rhyme and not t.group_size:
+        if rhyme and not self.table.group_size:
             raise ConfigError("no character in this model's vocabulary has a known rhyme")
-        if tones and not (t.pure_ping_any and bool(t.pure_ze.any())):
+        if tones and not (self.table.pure_ping_any and bool(self.table.pure_ze.any())):
             raise ConfigError("this model's vocabulary lacks 平 or 仄 characters; tones are impossible")
         self.base: bool | None = None  # 平仄 pattern: tone of the first line's 2nd character
         self.slots = spec.slots()
@@ -177,11 +179,15 @@ class PoemConstraint:
         # rhyme sets each take a 词林正韵 部 in the set's tone.
         self.ping_rhyme = not tune and (scheme == "pingshui" or tones)
         self.first_rhymes = rhyme and scheme == "pingshui" and not tune and 0 not in self.rhyme_lines
-        self.set_tone = (lambda r: spec.rhyme_tones[r]) if tune and t.scheme == "cilin" else (lambda r: None)
+        self.set_tone = (lambda r: spec.rhyme_tones[r]) if self.table_name == "cilin" else (lambda r: None)
         self.needed = Counter(spec.rhyme_set(i) for i in self.rhyme_lines)
         self.groups: dict[int, frozenset[str]] = {}  # per rhyme set: the groups its rhymes share
         self.used: dict[int, set[int]] = {}
         self.line: list[frozenset[bool]] = []  # tones of the current line's characters so far
+
+    @property
+    def table(self) -> SchemeTable:
+        return self.index.scheme(self.table_name)
 
     @property
     def done(self) -> bool:
@@ -206,17 +212,19 @@ class PoemConstraint:
         if s.pos == 0 and self.acrostic is not None:
             return self.index.one_hot(self.acrostic[s.line])
         tones = self.tones if tones is None else tones
-        t, n = self.table, self.spec.line_lengths[s.line]
+        n = self.spec.line_lengths[s.line]
         last = s.pos == n - 1
         if last and s.line in self.rhyme_lines:
             return self._rhyme_mask(self.spec.rhyme_set(s.line))
         if last and s.line == 0 and self.first_rhymes:
+            t = self.table
             # 不入韵 (a character that can only be 仄) or 入韵 (opens the rhyme).
             guard = bool(tones) and self._ping_end_faulty()
             key = ("first", self.groups.get(0), self.needed[0], self.ping_rhyme, guard)
             return t.cached(key, lambda: (self._rhyme_mask(0) & (t.can_ze if guard else t.cjk)) | t.pure_ze)
         if not tones:
             return self.index.cjk
+        t = self.table
         if self.spec.is_tune:  # the tones the tune's ci agree on
             want = self.spec.tone_pattern[s.line][s.pos]
             return t.can_ping if want == "平" else t.can_ze if want == "仄" else self.index.cjk
@@ -278,9 +286,11 @@ class PoemConstraint:
             n = self.spec.line_lengths[s.line]
             if s.pos == n - 1 and (s.line in self.rhyme_lines or (s.line == 0 and self.first_rhymes)):
                 self._rhymed(token_id, self.spec.rhyme_set(s.line), first=s.line not in self.rhyme_lines)
-            if self._sets_base(s) and self.table.tones.get(token_id) in (PING, ZE):
-                self.base = base_from(True in self.table.tones[token_id], s.line, s.pos)
-            self.line = [] if s.pos == n - 1 else [*self.line, self.table.tones.get(token_id, frozenset())]
+            if self.tones:  # the tone pattern and the line's tones matter only under --tones
+                tone = self.table.tones.get(token_id, frozenset())
+                if self._sets_base(s) and tone in (PING, ZE):
+                    self.base = base_from(True in tone, s.line, s.pos)
+                self.line = [] if s.pos == n - 1 else [*self.line, tone]
         self.pos += 1
 
     def _rhymed(self, token_id: int, r: int, first: bool) -> None:

@@ -145,3 +145,14 @@ def test_skipping_the_output_layer_on_forced_tokens_changes_nothing(gen):
     while len(batch):
         batch.step()
     assert [s.text for s in seqs] == [plain.generate(p, params, seed=3)[0].text for p, params in cases]
+
+
+def test_a_form_without_rhyme_or_tones_never_builds_the_scheme_tables(ckpt_path):
+    # Building them is most of a one-poem CLI call's start-up; a plain form does not need them.
+    from textgen.sampling import Generator, SamplingParams
+
+    g = Generator.from_checkpoint(ckpt_path)
+    g.generate("", SamplingParams(form="wujue", temperature=1.0), n=2, seed=1)
+    assert g.index._schemes == {}
+    g.generate("", SamplingParams(form="wujue", rhyme=True, temperature=1.0), seed=1)
+    assert set(g.index._schemes) == {"pingshui"}
