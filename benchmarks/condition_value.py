@@ -4,7 +4,7 @@ given its own header versus the header of another test document, in bits per bod
 several header lines, also each line swapped alone (e.g. another poem's title under the right form).
 
     python benchmarks/condition_value.py songci
-    python benchmarks/condition_value.py tang --json
+    python benchmarks/condition_value.py tang --limit 800 --json
 
 If the model uses the header, the body costs fewer bits after the right one. Each document is scored
 on its own from the start-of-document state, so every condition sees exactly the same body tokens.
@@ -42,6 +42,9 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--limit", type=int, default=0, help="score this many documents, drawn at random (0 = all)"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -54,6 +57,8 @@ def main() -> None:
     docs = [d.split("\n", k) for d in pc.documents(args.split) if d.count("\n") >= k]
     docs = [(h, parts[-1]) for parts in docs for h in [parts[:-1]]]
     rng = random.Random(args.seed)
+    if args.limit and args.limit < len(docs):
+        docs = rng.sample(docs, args.limit)
     conditions = ["own", "other"] + ([f"other {f}" for f in fields] if k > 1 else [])
     totals = dict.fromkeys(conditions, 0.0)
     chars = 0
