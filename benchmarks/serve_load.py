@@ -53,13 +53,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(ckpt: Path, args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+def start_server(ckpt: Path, *, redis_url: str | None = None, max_batch_size: int | None = None,
+                 threads: int | None = None) -> tuple[subprocess.Popen, str]:  # fmt: skip
+    """A real `textgen serve` of one model on a free loopback port, once /health answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "textgen", "serve", f"bench={ckpt}", "--port", str(port),
-           "--max-batch-size", str(args.max_batch_size), "--max-queue", "4096", "--log-level", "warning"]  # fmt: skip
-    if args.redis_url:
-        cmd += ["--redis-url", args.redis_url]
-    env = os.environ | {"OMP_NUM_THREADS": str(args.server_threads)} if args.server_threads else os.environ
+           "--max-queue", "4096", "--log-level", "warning"]  # fmt: skip
+    if max_batch_size:
+        cmd += ["--max-batch-size", str(max_batch_size)]
+    if redis_url:
+        cmd += ["--redis-url", redis_url]
+    env = os.environ | {"OMP_NUM_THREADS": str(threads)} if threads else os.environ
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -210,7 +214,12 @@ def main() -> None:
         else:
             ckpt = build_checkpoint(Path(tmp) / "bench.safetensors", args.n_layer, args.hidden_size,
                                     args.n_embd, args.vocab)  # fmt: skip
-            proc, url = start_server(ckpt, args)
+            proc, url = start_server(
+                ckpt,
+                redis_url=args.redis_url,
+                max_batch_size=args.max_batch_size,
+                threads=args.server_threads,
+            )
         try:
             result = asyncio.run(bench(url, args))
         finally:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import collections
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -30,11 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import redis
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serve_load import Connection, build_checkpoint, free_port  # noqa: E402
+from serve_load import Connection, build_checkpoint, free_port, start_server  # noqa: E402
 
 
 class RedisServer:
@@ -61,26 +59,6 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(5)
             self.proc = None
-
-
-def start_server(ckpt: Path, redis_url: str, args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "textgen", "serve", f"bench={ckpt}", "--port", str(port),
-           "--redis-url", redis_url, "--max-queue", "4096", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=os.environ | {"OMP_NUM_THREADS": "1"})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"textgen serve exited with status {proc.returncode}")
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    sys.exit("textgen serve did not become healthy in 120 s")
 
 
 async def burst(conns: list[Connection], args: argparse.Namespace) -> dict:
@@ -187,7 +165,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = build_checkpoint(Path(tmp) / "bench.safetensors", 1, args.hidden_size, 128, args.vocab)
-            proc, url = start_server(ckpt, server.url, args)
+            proc, url = start_server(ckpt, redis_url=server.url, threads=1)
             result = asyncio.run(bench(url, server, args))
     finally:
         if proc is not None:
