@@ -145,6 +145,7 @@ def _finish(seqs, i, params, as_json) -> None:
             for k, v in params.to_dict().items()
             if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title", "tune")
         }
+        d["title"] = params.title or c.title  # given (context), or written by the model (starts its text)
         _out(json.dumps(d, ensure_ascii=False) + "\n")
     else:
         _out("\n")

@@ -60,7 +60,12 @@ def parse_poems(data: str) -> list[Poem]:
                 continue
             try:
                 d = json.loads(line)
-                poems.append(Poem(d.get("prompt", "") + d["text"], d.get("form"), d.get("acrostic"),
+                text, title = d["text"], d.get("title")
+                if isinstance(title, str) and title and text.startswith(title + "\n"):
+                    text = text[len(title) + 1 :]  # a title line the model wrote (the prompt follows it)
+                else:
+                    text = d.get("prompt", "") + text
+                poems.append(Poem(text, d.get("form"), d.get("acrostic"),
                                   bool(d.get("rhyme")), bool(d.get("tones")), d.get("rhyme_scheme"),
                                   d.get("tune")))  # fmt: skip
             except (json.JSONDecodeError, KeyError, TypeError) as e:

@@ -80,6 +80,7 @@ class Guided:
         self.inner, self.index = inner, index
         # Header items: None = a free line (chars then "\n"), a list = forced ids (ending in "\n").
         self.items = [None if x is None else list(x) for x in lines]
+        self.writes_title = bool(self.items) and self.items[0] is None  # the text begins with that line
         self.forced_queue: list[int] = []  # the prompt, when a free line comes before it
         self.free_len = 0  # characters written on the current free line
         self.max_free = min(MAX_TITLE, budget - 1)

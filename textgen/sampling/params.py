@@ -120,6 +120,9 @@ class Completion:
     tokens: int  # generated tokens
     seed: int
     prompt: str = ""
+    # The title line the model wrote first (a titled model asked for a form without a title): the
+    # text begins with it. None otherwise.
+    title: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

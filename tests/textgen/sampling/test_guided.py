@@ -140,3 +140,21 @@ def test_guards_never_write_variant_shapes_or_xi(titled):
     on = Guided(titled._poem_constraint(resolve_form("wujue"), params), titled.index, guards=True)
     off = titled._poem_constraint(resolve_form("wujue"), params)
     assert not on.allowed()[ids].any() and off.allowed()[ids].all()
+
+
+def test_a_written_title_is_reported_and_the_judge_reads_the_poem_after_it(titled):
+    from textgen.poetry.judge import judge, parse_poems
+
+    c = titled.generate("明", SamplingParams(form="wujue", temperature=1.0), seed=5)[0]
+    assert c.title and c.text.startswith(c.title + "\n明")
+    given = titled.generate("", SamplingParams(form="wujue", title="春夜", temperature=1.0), seed=5)[0]
+    assert given.title is None and "\n" in given.text  # the given title was context, not text
+    import json
+
+    rows = [
+        json.dumps(c.to_dict() | {"form": "wujue"}),
+        json.dumps(given.to_dict() | {"form": "wujue", "title": "春夜"}),
+    ]
+    poems = parse_poems("\n".join(rows))
+    assert poems[0].text == c.text.split("\n", 1)[1] and poems[1].text == given.text
+    assert judge(poems)["compliance"] == 1.0
