@@ -117,13 +117,15 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
         batch.add(s)
     printed = 0  # completions are printed in order; the first one streams as it is written
     if seqs[0].skipped:  # show the prompt the model read
-        prompt = gen.tokenizer.decode(seqs[0].prompt_ids)
+        prompt = gen.tokenizer.decode(gen.tokenizer.encode(prompt, unknown="skip"))
     if getattr(seqs[0].constraint, "forced_queue", None):
         prompt = ""  # the model writes a title line first; the prompt follows it in the text
     if tune:  # the tune's header line, which the model read before the ci
         from textgen.poetry.tunes import get_tune
 
         prompt = get_tune(tune).name + "\n" + prompt
+    if params.title:  # the title the model read before the poem, shown as its first line
+        prompt = params.title + "\n" + prompt
     if not as_json:
         _out(prompt)
     while len(batch):

@@ -158,3 +158,21 @@ def test_a_written_title_is_reported_and_the_judge_reads_the_poem_after_it(title
     poems = parse_poems("\n".join(rows))
     assert poems[0].text == c.text.split("\n", 1)[1] and poems[1].text == given.text
     assert judge(poems)["compliance"] == 1.0
+
+
+def test_cli_shows_a_given_title_first_and_a_written_one_once(titled, capsys):
+    from textgen.cli import main
+
+    path = str(titled.checkpoint.path)
+
+    def out(*args):
+        with pytest.raises(SystemExit) as e:
+            main(["sample", path, "--form", "wujue", "--seed", "4", "--temperature", "1", *args])
+            raise SystemExit(0)
+        assert e.value.code == 0
+        return capsys.readouterr().out
+
+    given = titled.generate("明", SamplingParams(form="wujue", title="春夜", temperature=1.0), seed=4)[0]
+    assert out("--title", "春夜", "--prompt", "明") == "春夜\n明" + given.text + "\n"
+    written = titled.generate("明", SamplingParams(form="wujue", temperature=1.0), seed=4)[0]
+    assert out("--prompt", "明") == written.text + "\n"  # title line, then the prompt, once
