@@ -22,11 +22,12 @@ from pathlib import Path
 import torch
 
 from textgen.checkpoint import RELEASE_FILE, load_checkpoint, resolve_checkpoint
+from textgen.cli.evaluate import corpus_header_lines
 from textgen.data.prepare import prepare_recorded
 from textgen.paths import atomic_write_text
 from textgen.poetry.judge import Poem, judge, train_half_lines
 from textgen.sampling import Generator, SamplingParams
-from textgen.train.evaluate import score_ids
+from textgen.train.evaluate import score_documents
 
 CHUNK = 64
 TEMPERATURE = 0.8
@@ -187,9 +188,19 @@ def main() -> None:
     pc = prepare_recorded(corpus, progress=True)
 
     t = time.perf_counter()
-    s = score_ids(ckpt.model, pc.ids("test"), chars_per_token=float(pc.summary["chars_per_token"]["test"]))
-    test = {"loss": s.loss, "ppl": s.ppl, "bpc": s.bpc, "tokens": s.tokens, "chars": round(s.chars)}
-    print(f"test: {s.bpc:.4f} bits/char in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    # The scorer `textgen eval` uses (tests/test_shipped.py compares the two): all characters, and the
+    # bodies after each document's header lines.
+    tok = ckpt.tokenizer
+    r = score_documents(ckpt.model, pc.ids("test"), eos_id=tok.eos_id, newline_id=tok.encode("\n")[0],
+                        header_lines=corpus_header_lines(pc.summary, corpus),
+                        chars_per_token=float(pc.summary["chars_per_token"]["test"]))  # fmt: skip
+    s = r.all
+    test = {"loss": s.loss, "ppl": s.ppl, "bpc": s.bpc, "tokens": s.tokens, "chars": round(s.chars),
+            "body_bpc": r.body.bpc, "body_chars": round(r.body.chars)}  # fmt: skip
+    print(
+        f"test: {s.bpc:.4f} bits/char, body {r.body.bpc:.4f}, in {time.perf_counter() - t:.0f}s",
+        file=sys.stderr,
+    )
 
     gen = Generator(ckpt)
     lines = train_half_lines(pc.text_path("train"))
@@ -277,7 +288,13 @@ def render(card: dict, meta: dict, summary: dict, model: dict) -> str:
         "",
         "## Results",
         f"- **Test: {test['bpc']:.3f} bits per character, perplexity {test['ppl']:.1f}** "
-        f"({test['chars']:,} characters; `textgen eval {name} --split test` on the shipped float16 weights).",
+        f"({test['chars']:,} characters; `textgen eval {name} --split test` on the shipped float16 weights)"
+        + (
+            f"; **{test['body_bpc']:.3f}** per character of the bodies alone ({test['body_chars']:,} "
+            "characters after the header lines, which are read but not scored)."
+            if test.get("body_chars") and test["body_chars"] < test["chars"]
+            else "."
+        ),
     ]
     if card.get("test_in_training"):
         t = card["test_in_training"]
