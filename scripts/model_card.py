@@ -208,7 +208,14 @@ def main() -> None:
     for col, (prompt, params) in columns(kind).items():
         comps = generate(gen, prompt, params, args.n, 1)
         poems = [
-            Poem(body(gen, prompt, params, c.text), params.form, params.acrostic, params.rhyme, params.tones)
+            Poem(
+                body(gen, prompt, params, c.text),
+                params.form,
+                params.acrostic,
+                params.rhyme,
+                params.tones,
+                rhyme_scheme=params.rhyme_scheme or gen.rhyme_scheme,
+            )  # judged by the scheme it was sampled under
             for c in comps
         ]
         scores = judge(poems, train_lines=lines)
