@@ -191,9 +191,12 @@ def main() -> None:
     # The scorer `textgen eval` uses (tests/test_shipped.py compares the two): all characters, and the
     # bodies after each document's header lines.
     tok = ckpt.tokenizer
-    r = score_documents(ckpt.model, pc.ids("test"), eos_id=tok.eos_id, newline_id=tok.encode("\n")[0],
+    ids = pc.ids("test")
+    oov = int((ids == tok.unk_id).sum())
+    r = score_documents(ckpt.model, ids, eos_id=tok.eos_id, newline_id=tok.encode("\n")[0],
                         header_lines=corpus_header_lines(pc.summary, corpus),
-                        chars_per_token=float(pc.summary["chars_per_token"]["test"]))  # fmt: skip
+                        chars_per_token=float(pc.summary["chars_per_token"]["test"]),
+                        ignore_id=tok.unk_id if oov else None)  # fmt: skip
     s = r.all
     test = {"loss": s.loss, "ppl": s.ppl, "bpc": s.bpc, "tokens": s.tokens, "chars": round(s.chars),
             "body_bpc": r.body.bpc, "body_chars": round(r.body.chars)}  # fmt: skip
