@@ -224,6 +224,23 @@ def test_shared_url_reproduces_the_text(server, browser):
     assert "cache" in browser.find_element(*by("#status")).text  # the very same request
 
 
+def test_the_keyboard_alone_writes_a_poem_and_reaches_every_control(server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="wujue", seed="3")
+    browser.find_element(*by("#seed")).send_keys(Keys.ENTER)  # Enter in a field writes, as the button does
+    [poem] = written(browser)
+    assert form_problems(poem["body"], resolve_form("wujue")) == []
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    reached = set()
+    for _ in range(80):  # Tab walks the page: the settings, Write and the poem's actions
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        reached.add(browser.execute_script("return document.activeElement.id"))
+    assert {"model", "form", "acrostic", "rhyme", "seed", "write", "explain", "copy", "share"} <= reached
+
+
 @pytest.mark.parametrize("acrostic", ["春夏秋", "春夏秋\U00020000"])
 def test_invalid_acrostic_shows_the_server_message_next_to_the_field(server, browser, acrostic):
     body = {"model": "tang", "form": "wujue", "acrostic": acrostic, "n": 1}
