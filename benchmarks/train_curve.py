@@ -5,6 +5,7 @@ plots validation bits/char against training minutes, with any finished run direc
 (`--run DIR[=OFFSET_MIN]`: a warm-started run drawn from the minute its source model had trained).
 
     python benchmarks/train_curve.py --presets tiny,small --minutes 15            # ~30 min
+    python benchmarks/train_curve.py --presets small,base --minutes 30 --eval-interval 150 --run runs/curve-tiny
     python benchmarks/train_curve.py --presets '' --run runs/tang-v2=100 --out docs/tang_curve.png
 
 Validation bits/char are the whole documents' (header lines included) as training reports them.
@@ -21,9 +22,11 @@ from pathlib import Path
 from textgen.train.runlog import read_metrics
 
 
-def train(preset: str, corpus: str, minutes: float, out: Path) -> None:
+def train(preset: str, corpus: str, minutes: float, out: Path, eval_interval: int = 0) -> None:
     cmd = [sys.executable, "-m", "textgen", "train", corpus, "--preset", preset, "--time-budget", str(minutes),
            "--epochs", "0", "--threads", "1", "--out", str(out), "--overwrite", "--quiet"]  # fmt: skip
+    if eval_interval:
+        cmd += ["--eval-interval", str(eval_interval)]
     print("$", " ".join(cmd[2:]), file=sys.stderr)
     subprocess.run(cmd, check=True)
 
@@ -42,6 +45,9 @@ def main() -> None:
     ap.add_argument("--corpus", default="corpora/tang")
     ap.add_argument("--presets", default="tiny,small", help="comma-separated presets to train ('' = none)")
     ap.add_argument("--minutes", type=float, default=15.0)
+    ap.add_argument(
+        "--eval-interval", type=int, default=0, help="steps between evaluations (default: the preset's)"
+    )
     ap.add_argument("--run", action="append", default=[], help="a finished run to add: DIR or DIR=OFFSET_MIN")
     ap.add_argument("--out", default="runs/curve.png")
     args = ap.parse_args()
@@ -49,7 +55,7 @@ def main() -> None:
     runs: dict[str, tuple[Path, float]] = {}
     for p in filter(None, args.presets.split(",")):
         out = Path("runs") / f"curve-{p}"
-        train(p, args.corpus, args.minutes, out)
+        train(p, args.corpus, args.minutes, out, args.eval_interval)
         runs[f"{p} (from scratch)"] = (out, 0.0)
     for r in args.run:
         d, _, off = r.partition("=")

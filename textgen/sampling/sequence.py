@@ -54,7 +54,9 @@ class Sequence:
         title = None
         if getattr(self.constraint, "writes_title", False) and "\n" in self.text:
             title = self.text.split("\n", 1)[0]
-        return Completion(self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt, title)
+        return Completion(
+            self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt, title
+        )
 
     def banned_ngram_tokens(self) -> list[int]:
         """Tokens that would repeat an n-gram already in the prompt or output."""
