@@ -2,7 +2,8 @@
 
 Trains each preset for the same number of minutes on one CPU thread (same corpus, same code), then
 plots validation bits/char against training minutes, with any finished run directories added
-(`--run DIR[=OFFSET_MIN]`: a warm-started run drawn from the minute its source model had trained).
+(`--run DIR[=OFFSET_MIN][@LABEL]`: a warm-started run drawn from the minute its source model had
+trained).
 
     python benchmarks/train_curve.py --presets tiny,small --minutes 15            # ~30 min
     python benchmarks/train_curve.py --presets small,base --minutes 30 --eval-interval 150 --run runs/curve-tiny
@@ -48,7 +49,8 @@ def main() -> None:
     ap.add_argument(
         "--eval-interval", type=int, default=0, help="steps between evaluations (default: the preset's)"
     )
-    ap.add_argument("--run", action="append", default=[], help="a finished run to add: DIR or DIR=OFFSET_MIN")
+    ap.add_argument("--run", action="append", default=[],
+                    help="a finished run to add: DIR, DIR=OFFSET_MIN, with @LABEL for its legend entry")  # fmt: skip
     ap.add_argument("--out", default="runs/curve.png")
     args = ap.parse_args()
 
@@ -58,8 +60,13 @@ def main() -> None:
         train(p, args.corpus, args.minutes, out, args.eval_interval)
         runs[f"{p} (from scratch)"] = (out, 0.0)
     for r in args.run:
+        r, _, label = r.partition("@")
         d, _, off = r.partition("=")
-        runs[Path(d).name] = (Path(d), float(off or 0))
+        name = Path(d).name
+        runs[label or (f"{name[6:]} (from scratch)" if name.startswith("curve-") else name)] = (
+            Path(d),
+            float(off or 0),
+        )
 
     import matplotlib
 
@@ -72,8 +79,9 @@ def main() -> None:
         pts = curve(d, off)
         if not pts:
             continue
-        ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", label=label)
         meta = json.loads((d / "meta.json").read_text()) if (d / "meta.json").is_file() else {}
+        size = f", {meta['params'] / 1e6:.1f} M params" if meta.get("params") else ""
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker=".", label=label + size)
         table[label] = {"minutes": round(pts[-1][0], 1), "val_bpc": round(min(y for _, y in pts), 3),
                         "test_bpc": (meta.get("test") or {}).get("bpc"), "params": meta.get("params")}  # fmt: skip
     ax.set_xlabel("training minutes, one CPU thread")
