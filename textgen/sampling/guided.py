@@ -8,7 +8,7 @@ later known line or the prompt is forced after it. Its text then begins with tha
 
 Guards (on by default for classical forms): no character three times in a line, a repeat only as an
 adjacent pair (叠字), no character twice at rhyme positions, no function word or numeral at a rhyme
-position, no 兮 (骚体), no variant character shapes (鴈 for 雁). They shrink the constraint's mask and yield to it when nothing would be
+position, no 兮 (骚体), no variant character shapes (鴈 for 雁), no stock 不知何处. They shrink the constraint's mask and yield to it when nothing would be
 left, so form compliance stays exact and the model still chooses every character.
 
     plan = header_plan(["form", "title"], {"form": "五绝", "title": None})
@@ -30,6 +30,7 @@ MAX_TITLE = 30  # characters in a title (request field and a model-written title
 # while weak models do (13%): the guard keeps them off rhyme positions.
 WEAK_RHYMES = "之乎者也矣焉哉兮于而其以与所且则乃耶欤何一二三四五六七八九十百千万两"
 SAO_PARTICLES = "兮"
+STOCK_PHRASES = ("不知何处",)  # filler a weak model leans on: its last character is refused
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Guided:
             # Variant shapes (鴈 for 雁) a model trained before the corpus normalised them still writes.
             self.never += [ids[c] for c in VARIANTS if c in ids]
             self.rhyme_slots = set(inner.spec.rhyme_lines())
+            self.stock = [[ids[c] for c in p] for p in STOCK_PHRASES if all(c in ids for c in p)]
 
     # -- what the generator calls ------------------------------------------------------------
     def _in_header(self) -> bool:
@@ -196,6 +198,9 @@ class Guided:
         if line and line.count(line[-1]) == 1:
             banned.discard(line[-1])  # ... except an adjacent pair, 叠字
         banned.update(self.never)
+        for p in self.stock:
+            if line[-len(p) + 1 :] == p[:-1]:
+                banned.add(p[-1])
         if s.line in self.rhyme_slots and s.pos == self.inner.spec.line_lengths[s.line] - 1:
             banned.update(self.weak)
             banned.update(self.rhymed)

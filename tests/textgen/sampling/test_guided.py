@@ -26,7 +26,7 @@ def titled(tmp_path_factory) -> Generator:
 
     from .conftest import TEXT
 
-    tok = CharTokenizer.train([TEXT + "五绝七律言古杂鴈兮"])
+    tok = CharTokenizer.train([TEXT + "五绝七律言古杂鴈兮不知何处"])
     torch.manual_seed(3)
     model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
     path = tmp_path_factory.mktemp("titled") / "best.safetensors"
@@ -176,3 +176,18 @@ def test_cli_shows_a_given_title_first_and_a_written_one_once(titled, capsys):
     assert out("--title", "春夜", "--prompt", "明") == "春夜\n明" + given.text + "\n"
     written = titled.generate("明", SamplingParams(form="wujue", temperature=1.0), seed=4)[0]
     assert out("--prompt", "明") == written.text + "\n"  # title line, then the prompt, once
+
+
+def test_guards_refuse_the_stock_phrase(titled):
+    from textgen.poetry.forms import resolve_form
+    from textgen.sampling.guided import Guided
+
+    c = Guided(
+        titled._poem_constraint(resolve_form("qijue"), SamplingParams(form="qijue")),
+        titled.index,
+        guards=True,
+    )
+    for ch in "不知何":
+        assert c.allowed()[titled.tokenizer.encode(ch)[0]]
+        c.advance(titled.tokenizer.encode(ch)[0])
+    assert not c.allowed()[titled.tokenizer.encode("处")[0]]
