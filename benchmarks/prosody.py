@@ -114,8 +114,9 @@ def score_samples(gen, n: int, seed: int, checker, s2t) -> dict:
             outs = gen.generate("", params, n=n, seed=seed)
             c = Counter()
             for o in outs:
-                lines = split_lines(o.text)
-                c.update({f"package_{k}": v for k, v in package_scores(o.text, checker, s2t).items()})
+                text = o.text.split("\n", 1)[1] if o.title else o.text  # the poem after a written title
+                lines = split_lines(text)
+                c.update({f"package_{k}": v for k, v in package_scores(text, checker, s2t).items()})
                 c["judge_rhyme"] += not rhyme_faults(lines)
                 c["judge_tones"] += not tone_faults(lines)
             name = f"{form} --rhyme" + (" --tones" if tones else "")
