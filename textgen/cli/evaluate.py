@@ -143,8 +143,9 @@ def corpus_header_lines(summary: dict | None, corpus: dict) -> int:
         return int(summary["header_lines"])
     if corpus.get("header_lines") is not None:
         return int(corpus["header_lines"])
-    template = ((corpus.get("manifest") or {}).get("read") or {}).get("header") or ""
-    return len(template.split("\n")) if template else 0
+    from textgen.data.prepare import header_lines
+
+    return header_lines(((corpus.get("manifest") or {}).get("read") or {}).get("header") or "")
 
 
 def _newline_id(tok) -> int | None:
