@@ -220,8 +220,12 @@ def _default_threads(device: str) -> int:
     return idle_cores() if resolve_device(device).type == "cpu" else 0
 
 
+REGULARISATION = ("dropout", "emb_dropout", "out_dropout")
+
+
 def _architecture_of(checkpoint: str, fields: dict) -> dict:
-    """--init-from: the source model's architecture fills the model options; given ones must agree."""
+    """--init-from: the source model's architecture fills the model options; given ones must agree.
+    Dropout is regularisation, not architecture: a warm start may change it (an overfitting model)."""
     import json
 
     from textgen.checkpoint import read_metadata, resolve_checkpoint
@@ -232,6 +236,8 @@ def _architecture_of(checkpoint: str, fields: dict) -> dict:
     fields = {**fields, "init_from": checkpoint}
     for k, v in src.items():
         if k == "vocab_size" or k not in fields:
+            continue
+        if k in REGULARISATION and fields[k] is not None:
             continue
         if fields[k] is not None and fields[k] != v:
             raise ConfigError(f"--{k.replace('_', '-')} {fields[k]} differs from --init-from's model ({v})")

@@ -90,6 +90,9 @@ class SplitSpec:
     # document lands in the same split whichever corpus (and header) includes it.
     identity: str = "text"
     group_shared_lines: bool = False  # documents sharing a verse line land in one split (no leak)
+    # include: each corpus keeps the split it has alone, so a model trained on the union is measured
+    # on its own corpus's test split; later corpora's verse that meets it is held out with it.
+    by_part: bool = False
 
 
 @dataclass
@@ -126,6 +129,7 @@ _OPTIONAL = [
     ("clean", "near_dedupe"),
     ("split", "identity"),
     ("split", "group_shared_lines"),
+    ("split", "by_part"),
 ]
 _DEFAULTS = {"clean": dataclasses.asdict(CleanSpec()), "split": dataclasses.asdict(SplitSpec())}
 
@@ -244,6 +248,8 @@ def _check(m: Manifest, where: str) -> None:
     if not 0.0 <= m.clean.near_dedupe <= 1.0:
         raise CorpusError(f"{where}: clean.near_dedupe must be a share between 0 and 1 (0 = off)")
     sp = m.split
+    if sp.by_part and m.source.type != "include":
+        raise CorpusError(f"{where}: split.by_part is for include corpora (source.type 'include')")
     if sp.identity not in ("text", "body"):
         raise CorpusError(f"{where}: split.identity must be 'text' or 'body', got {sp.identity!r}")
     if min(sp.train, sp.val, sp.test) < 0 or abs(sp.train + sp.val + sp.test - 1.0) > 1e-6:

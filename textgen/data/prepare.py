@@ -30,7 +30,7 @@ from textgen.data.clean import Cleaner, classical_form, clean_title, poem_form
 from textgen.data.fetch import fetch
 from textgen.data.manifest import Source, included, parse_manifest, resolve
 from textgen.data.readers import count_hint, read_documents
-from textgen.data.split import SPLITS, assign
+from textgen.data.split import SPLITS, assign, assign_by_part
 from textgen.errors import ConfigError, CorpusError
 from textgen.paths import data_home
 from textgen.tokenizer import CharTokenizer, Tokenizer, tokenizer_from_json
@@ -219,8 +219,10 @@ def prepare(
         return load_prepared(out)
 
     texts, bodies, metas, dropped, n_read = [], [], [], Counter(), 0
+    own = []  # per part: (texts as its own manifest hashes them, its split spec, bodies)
     for p, r in zip(parts, raws, strict=True):
         t, b, mt, d, n = _collect(p.manifest, r, progress, header=m.read.header)
+        own.append((b if p.manifest.split.identity == "body" else t, p.manifest.split, b))
         texts += t
         bodies += b
         metas += mt
@@ -229,11 +231,14 @@ def prepare(
     if not texts:
         why = ", ".join(f"{r}: {n}" for r, n in dropped.most_common()) or "no documents"
         raise CorpusError(f"corpus {m.name!r} is empty after cleaning ({n_read} read; dropped {why})")
-    where = assign(
-        bodies if m.split.identity == "body" else texts,
-        m.split,
-        shared_lines=bodies if m.split.group_shared_lines else None,
-    )
+    if m.split.by_part:
+        where = assign_by_part(own)
+    else:
+        where = assign(
+            bodies if m.split.identity == "body" else texts,
+            m.split,
+            shared_lines=bodies if m.split.group_shared_lines else None,
+        )
     docs = {s: [t for t, w in zip(texts, where, strict=True) if w == s] for s in SPLITS}
     doc_meta = {s: [mt for mt, w in zip(metas, where, strict=True) if w == s] for s in SPLITS}
     tok = train_tokenizer(

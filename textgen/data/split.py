@@ -80,3 +80,28 @@ def assign(texts: list[str], spec: SplitSpec, shared_lines: list[str] | None = N
             if keys[j] == keys[best]:
                 out[j] = name
     return out
+
+
+def assign_by_part(parts: list[tuple[list[str], SplitSpec, list[str]]]) -> list[str]:
+    """Split names for the documents of several corpora, in order: `parts` holds each corpus's
+    (texts as hashed, its own split spec, bodies). Each corpus is split as if alone, so a document
+    lands where its own corpus puts it; then a later corpus's training document that shares a verse
+    line with an earlier corpus's val or test document joins that split (test first), so held-out
+    verse cannot reach training through another corpus."""
+    from textgen.data.clean import verse_lines
+
+    out: list[str] = []
+    held: dict[str, str] = {}  # verse line -> the held-out split it belongs to
+    for texts, spec, bodies in parts:
+        where = assign(texts, spec, shared_lines=bodies if spec.group_shared_lines else None)
+        lines = [verse_lines(b, 5) for b in bodies]
+        for i, w in enumerate(where):
+            hits = {held[v] for v in lines[i] if v in held} if w == "train" else set()
+            if hits:
+                where[i] = "test" if "test" in hits else "val"
+        for w, vs in zip(where, lines, strict=True):
+            for v in vs if w != "train" else ():
+                if held.get(v) != "test":
+                    held[v] = w
+        out += where
+    return out

@@ -151,3 +151,39 @@ def test_a_document_lands_in_the_same_split_alone_or_included_with_a_header(tmp_
     where_alone = {d: s for s in ("train", "val", "test") for d in alone.documents(s)}
     where_both = {d.split("\n", 1)[1]: s for s in ("train", "val", "test") for d in both.documents(s)}
     assert where_alone and all(where_both[d] == s for d, s in where_alone.items())
+
+
+def test_by_part_keeps_each_corpus_split_and_holds_out_verse_shared_with_it(tmp_path, kit):
+    from textgen.data.clean import verse_lines
+
+    a = _lyrics(tmp_path, "a", "甲", kit, 1)
+    fresh = kit.filler_docs(len(a), seed=9, lines=1)
+    b = [[doc[0], new[0]] for doc, new in zip(a, fresh, strict=True)]  # each quotes a line of `a`
+    kit.write_manifest(
+        tmp_path / "b",
+        'name = "b"\n[source]\ntype = "local"\nfiles = [{ path = "songs.txt" }]\n'
+        '[read]\nformat = "stanzas"\nkind = "lyrics"\n',
+    )
+    kit.write_text_corpus(tmp_path / "b" / "songs.txt", b)
+    alone = prepare(tmp_path / "a", progress=False)
+    split_a = {d: s for s in ("train", "val", "test") for d in alone.documents(s)}
+    assert set(split_a.values()) == {"train", "val", "test"}
+    both = prepare(_include(tmp_path, kit, "[split]\nby_part = true"), progress=False)
+    split = {d: s for s in ("train", "val", "test") for d in both.documents(s)}
+    assert {d: split[d] for d in split_a} == split_a  # `a` keeps the split it has alone
+    for doc, quote in zip(a, b, strict=True):
+        if split_a["\n".join(doc)] != "train":
+            assert split["\n".join(quote)] != "train"
+    held = {v for d, s in split_a.items() if s != "train" for v in verse_lines(d, 5)}
+    assert held and not held & {v for d in both.documents("train") for v in verse_lines(d, 5)}
+    # Without by_part the union is split as one corpus: some quotes of held-out verse reach training.
+    plain = prepare(_include(tmp_path, kit), progress=False)
+    assert held & {v for d in plain.documents("train") for v in verse_lines(d, 5)}
+
+
+def test_by_part_is_for_include_corpora(tmp_path, kit):
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    toml = tmp_path / "a" / "corpus.toml"
+    toml.write_text(toml.read_text() + "[split]\nby_part = true\n")
+    with pytest.raises(CorpusError, match="split.by_part is for include corpora"):
+        resolve(tmp_path / "a")

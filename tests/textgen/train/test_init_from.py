@@ -79,3 +79,15 @@ def test_time_budget_warm_up_never_takes_more_than_its_share():
     assert s.lr(5, 0.015 * 600) == pytest.approx(0.5)  # halfway through its share: half the lr
     # Without a time budget, warm-up is counted in steps as before.
     assert LRSchedule(TrainConfig(lr=1.0, warmup_steps=100)).lr(5, 1e6) == pytest.approx(0.06)
+
+
+def test_a_warm_start_takes_the_architecture_but_may_change_dropout(tmp_path):
+    from textgen.cli.train import _architecture_of
+
+    _run(make_data(), tmp_path / "a", max_steps=2, eval_interval=2)
+    ck = str(tmp_path / "a" / "best.safetensors")
+    fields = {"hidden_size": None, "n_layer": None, "dropout": 0.3, "emb_dropout": None}
+    got = _architecture_of(ck, fields)
+    assert (got["hidden_size"], got["n_layer"], got["dropout"], got["emb_dropout"]) == (32, 1, 0.3, 0.0)
+    with pytest.raises(ConfigError, match="--hidden-size 64 differs from --init-from's model"):
+        _architecture_of(ck, {**fields, "hidden_size": 64})
