@@ -32,3 +32,23 @@ def test_prepare_real_tang():
     assert "床前看月光，疑是地上霜。\n举头望山月，低头思故乡。" in text  # 静夜思 as this edition has it
     assert "舉" not in text and "□" not in text  # simplified, no damaged poems
     assert prepare("tang", progress=False).dir == pc.dir  # cached
+
+
+@pytest.mark.slow
+def test_tangsong_holds_out_every_tang_test_line():
+    """The Tang + Song shi union keeps tang's split: its training split holds no Tang test poem and
+    not one verse line of one, although Song poems quote Tang lines."""
+    from textgen.data.clean import verse_lines
+
+    try:
+        fetch(resolve("tang"), progress=False)
+    except CorpusError as e:
+        pytest.skip(f"npm cannot fetch chinese-poetry: {e}")
+    tang, both = prepare("tang", progress=False), prepare("tangsong", progress=False)
+    assert both.summary["documents"]["train"] > 5 * tang.summary["documents"]["train"]
+    for split in ("val", "test"):
+        held = tang.documents(split)
+        assert set(held) <= set(both.documents(split))
+        lines = {v for d in held for v in verse_lines(d.split("\n", 2)[2], 5)}
+        train = {v for d in both.documents("train") for v in verse_lines(d.split("\n", 2)[2], 5)}
+        assert len(lines) > 10_000 and not lines & train
