@@ -164,6 +164,11 @@ class CompletionOut(BaseModel):
     text: str
     finish_reason: str = Field(description='"length", "eos" or "stop"')
     tokens: int = Field(description="generated tokens")
+    title: str | None = Field(
+        None,
+        description="the title the model wrote (a titled model asked for a form and no title): "
+        "also the first line of text",
+    )
 
 
 class Usage(BaseModel):

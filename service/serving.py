@@ -121,10 +121,13 @@ class Serving:
         try:
             doc = json.loads(blob)
             comps = [
-                Completion(c["text"], c["finish_reason"], c["tokens"], seed + r)
+                Completion(c["text"], c["finish_reason"], c["tokens"], seed + r, title=c.get("title"))
                 for r, c in enumerate(doc["completions"])
             ]
-            if not all(isinstance(c.text, str) and isinstance(c.tokens, int) for c in comps):
+            if not all(
+                isinstance(c.text, str) and isinstance(c.tokens, int) and isinstance(c.title, str | None)
+                for c in comps
+            ):
                 raise TypeError("unexpected entry")
             hit = Result(model, seed, True, comps, prompt_tokens)
         except (ValueError, TypeError, KeyError):  # an entry this version cannot read: recompute it
@@ -136,7 +139,7 @@ class Serving:
     async def store(self, plan: Plan, result: Result) -> None:
         if plan.key is None:
             return
-        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens}
+        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens, "title": c.title}
                  for c in result.completions]  # fmt: skip
         try:
             await self.cache.set(plan.key, json.dumps({"completions": comps}, ensure_ascii=False).encode())

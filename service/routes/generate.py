@@ -3,7 +3,7 @@
     curl -s localhost:8000/generate -d '{"prompt": "春", "form": "wujue", "seed": 7}'
 
 Stream events: {"index", "text"} for each new piece of text; {"index", "text": "", "finish_reason",
-"tokens"} when a completion ends; a last {"done": true, "model", "seed", "cached", "usage"}. The
+"tokens"} when a completion ends (and "title" when the model wrote one); a last {"done": true, "model", "seed", "cached", "usage"}. The
 pieces of index 0 concatenated equal the JSON response's "text" for the same seed.
 """
 
@@ -31,7 +31,8 @@ SSE_DOC = {"content": {"text/event-stream": {}}, "description": "Server-Sent Eve
 
 def to_response(result: Result) -> GenerateResponse:
     comps = [
-        CompletionOut(text=c.text, finish_reason=c.finish_reason, tokens=c.tokens) for c in result.completions
+        CompletionOut(text=c.text, finish_reason=c.finish_reason, tokens=c.tokens, title=c.title)
+        for c in result.completions
     ]
     return GenerateResponse(
         model=result.model,
@@ -57,9 +58,8 @@ async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
                 yield sse({"index": ev.index, "text": ev.text})
             elif isinstance(ev, Finish):
                 c = ev.completion
-                yield sse(
-                    {"index": ev.index, "text": "", "finish_reason": c.finish_reason, "tokens": c.tokens}
-                )
+                end = {"index": ev.index, "text": "", "finish_reason": c.finish_reason, "tokens": c.tokens}
+                yield sse(end | ({"title": c.title} if c.title is not None else {}))
             else:
                 done = {"done": True, "model": ev.model, "seed": ev.seed, "cached": ev.cached}
                 yield sse(done | {"usage": usage(ev).model_dump()})

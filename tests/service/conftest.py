@@ -48,6 +48,19 @@ def build_checkpoint(path: Path, *, seed: int = 0, hidden_size: int = 32, never_
     return path
 
 
+def title_model(path: Path) -> Path:
+    """A random-weight LSTM trained (so its meta says) on documents that open with form and title
+    lines, like a Tang model with 命题: asked for a form and no title, it writes a title line first."""
+    docs = ["五绝\n静夜思\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。",
+            "五绝\n春晓\n春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。"]  # fmt: skip
+    torch.manual_seed(0)
+    tok = CharTokenizer.train(docs)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=32, n_embd=16)).eval()
+    meta = {"corpus": {"name": "poet", "manifest": {"read": {"header": "{form}\n{title}"}}}}
+    save_checkpoint(path, model, tok, meta)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _restore_torch_globals() -> Iterator[None]:
     """load_generators() sets torch's threads and oneDNN for the process (configure_cpu); a test

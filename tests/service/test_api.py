@@ -350,3 +350,25 @@ def test_one_path_from_request_to_rows_validates_once_and_encodes_each_prompt_on
     # Row r is seeded with seed + r, as Generator.generate seeds its rows.
     lib = tiny.generate(["春", "月"], SamplingParams(max_new_tokens=4), n=3, seed=50)
     assert [c["text"] for c in out["choices"]] == [c.text for c in lib]
+
+
+def test_a_title_the_model_wrote_is_its_own_field_in_json_stream_and_cache(tmp_path):
+    from textgen.sampling import Generator
+
+    from .conftest import title_model
+
+    poet = Generator.from_checkpoint(title_model(tmp_path / "poet.safetensors"))
+    req = {"form": "wujue", "seed": 5, "n": 2}
+    with TestClient(create_app({"poet": poet}, cache=MemoryCache())) as c:
+        first = c.post("/generate", json=req).json()
+        again = c.post("/generate", json=req).json()
+        events = [json.loads(x[6:]) for x in c.post("/generate/stream", json=req).text.split("\n\n") if x]
+        titled = c.post("/generate", json={**req, "title": "春夜"}).json()
+    assert not first["cached"] and again["cached"]
+    for out in (first, again):
+        for comp in out["completions"]:
+            assert comp["title"] and comp["text"].startswith(comp["title"] + "\n")
+    assert [c["title"] for c in again["completions"]] == [c["title"] for c in first["completions"]]
+    ends = [e for e in events if e.get("finish_reason")]
+    assert [e["title"] for e in ends] == [c["title"] for c in first["completions"]]
+    assert [comp["title"] for comp in titled["completions"]] == [None, None]  # asked for: not written

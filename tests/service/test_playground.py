@@ -19,33 +19,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import torch
 
 from service.app import create_app
 from service.cache import MemoryCache
-from textgen.checkpoint import save_checkpoint
-from textgen.model import RNNLM, ModelConfig
 from textgen.poetry.check import form_problems, split_lines
 from textgen.poetry.forms import resolve_form
 from textgen.sampling import Generator
-from textgen.tokenizer import CharTokenizer
+
+from .conftest import title_model
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 WAIT = 60  # seconds; generous for a loaded 2-core CI machine
-
-
-def title_model(path: Path) -> Path:
-    """A random-weight LSTM trained (so its meta says) on documents that open with form and title
-    lines, like a Tang model with 命题: asked for a form and no title, it writes a title line first."""
-    docs = ["五绝\n静夜思\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。",
-            "五绝\n春晓\n春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。"]  # fmt: skip
-    torch.manual_seed(0)
-    tok = CharTokenizer.train(docs)
-    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=32, n_embd=16)).eval()
-    meta = {"corpus": {"name": "poet", "manifest": {"read": {"header": "{form}\n{title}"}}}}
-    save_checkpoint(path, model, tok, meta)
-    return path
 
 
 @pytest.fixture(scope="module")
