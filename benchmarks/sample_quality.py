@@ -35,7 +35,7 @@ from pathlib import Path
 
 from textgen.poetry.judge import Poem, judge, train_half_lines
 from textgen.sampling import Generator, SamplingParams
-from textgen.sampling.generator import configure_cpu
+from textgen.sampling.device import configure_cpu
 
 CHUNK = 64  # rows per batch
 

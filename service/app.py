@@ -38,7 +38,7 @@ from textgen import __version__
 from textgen.checkpoint import shipped_models
 from textgen.errors import ConfigError, TextgenError, TokenizerError
 from textgen.sampling import Generator
-from textgen.sampling.generator import configure_cpu
+from textgen.sampling.device import configure_cpu
 
 log = logging.getLogger("textgen.service")
 

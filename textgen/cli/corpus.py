@@ -55,7 +55,7 @@ def list_cmd() -> None:
     """Shipped corpora: source, and whether they are fetched and prepared."""
     from textgen.data.fetch import is_fetched
     from textgen.data.manifest import known_corpora, load_manifest
-    from textgen.data.prepare import list_prepared
+    from textgen.data.store import list_prepared
 
     rows = [("NAME", "SOURCE", "FETCHED", "PREPARED", "DESCRIPTION")]
     for name, path in known_corpora().items():
@@ -167,7 +167,7 @@ def prune(names, keep, dry_run) -> None:
     """Delete older prepared copies of corpora (all, or the NAMEs), keeping the newest per tokenizer.
 
     Prepared copies pile up as manifests or options change; downloads are kept."""
-    from textgen.data.prepare import prune_prepared
+    from textgen.data.store import prune_prepared
 
     gone = prune_prepared(list(names) or None, keep=keep, dry_run=dry_run)
     for d, size in gone:

@@ -93,7 +93,7 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
 
     from textgen.errors import ConfigError
     from textgen.sampling import Generator
-    from textgen.sampling.generator import configure_cpu
+    from textgen.sampling.device import configure_cpu
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap

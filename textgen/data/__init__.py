@@ -6,6 +6,7 @@ train_ids = pc.ids("train")          # memory-mapped token ids, every document e
 pc.summary["chars_per_token"]        # {"train": 1.0, "val": 1.0, "test": 1.0} for characters
 """
 
-from textgen.data.prepare import PreparedCorpus, load_prepared, prepare
+from textgen.data.prepare import prepare
+from textgen.data.store import PreparedCorpus, load_prepared
 
 __all__ = ["PreparedCorpus", "load_prepared", "prepare"]

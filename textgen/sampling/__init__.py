@@ -6,7 +6,9 @@ gen = Generator.from_checkpoint("tang")
 print(c.text, c.finish_reason)
 """
 
-from textgen.sampling.generator import Batch, Generator, Sequence
+from textgen.sampling.batch import Batch
+from textgen.sampling.generator import Generator
 from textgen.sampling.params import Completion, SamplingParams
+from textgen.sampling.sequence import Sequence
 
 __all__ = ["Batch", "Completion", "Generator", "SamplingParams", "Sequence"]

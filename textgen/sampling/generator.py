@@ -27,120 +27,21 @@ import torch
 
 from textgen.checkpoint import Checkpoint, load_checkpoint
 from textgen.errors import ConfigError, TokenizerError
-from textgen.model import cat_rows, select_rows
 from textgen.poetry.forms import resolve_form
 from textgen.poetry.rhyme import default_scheme
-from textgen.sampling.constraints import PoemConstraint, VocabIndex
+from textgen.sampling.batch import Batch, SamplingPlan
+from textgen.sampling.constraints import PoemConstraint
+from textgen.sampling.device import _onednn_off, check_device
 from textgen.sampling.fast import QUANTIZE, FastStep
 from textgen.sampling.guided import Guided, header_fields, header_plan
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
-from textgen.sampling.processors import (
-    apply_allowed,
-    apply_repetition_penalty,
-    sample_next_token,
-    sampling_flags,
-)
+from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.sequence import Sequence
+from textgen.sampling.vocab import VocabIndex
 
 log = logging.getLogger("textgen.sampling")
 MAX_SEED = 2**63 - 1
 ON_UNKNOWN = ("error", "skip")
-
-
-class SamplingPlan:
-    """What choose() needs to know about a batch's rows that only changes when rows join or leave:
-    their settings as tensors and which rows need penalties or masks (built once, not every step)."""
-
-    def __init__(self, seqs: list[Sequence], device: torch.device):
-        ps = [s.params for s in seqs]
-        self.temperature = torch.tensor([p.temperature for p in ps], device=device)
-        self.top_k = torch.tensor([p.top_k for p in ps], device=device)
-        self.top_p = torch.tensor([p.top_p for p in ps], device=device)
-        self.flags = sampling_flags(ps)
-        self.sampled = [p.temperature > 0 for p in ps]
-        self.pen = [r for r, s in enumerate(seqs) if s.presence is not None]
-        self.pen_rows = torch.tensor(self.pen, device=device)
-        self.penalty = torch.tensor([ps[r].repetition_penalty for r in self.pen], device=device)
-        self.masked = [
-            r for r, s in enumerate(seqs) if s.constraint is not None or s.params.no_repeat_ngram_size
-        ]
-        self.masked_rows = torch.tensor(self.masked, device=device)
-        self.min_new = [r for r, p in enumerate(ps) if p.min_new_tokens]  # rows that may hold <eos> back
-
-
-class Batch:
-    """Rows generating together: add() joins a row, step() advances every row by one token."""
-
-    def __init__(self, gen: Generator):
-        self.gen = gen
-        self.seqs: list[Sequence] = []
-        self.inputs: list[int] = []  # each row's next input token
-        self.hidden = None
-        self.plan: SamplingPlan | None = None  # the rows' settings as tensors; rebuilt when rows change
-
-    def __len__(self) -> int:
-        return len(self.seqs)
-
-    def add(self, seq: Sequence) -> None:
-        """Prime the row on <eos> + prompt (one forward pass) and join the batch."""
-        if seq.finished or seq.in_batch or seq.ids:
-            raise ValueError("a sequence joins a batch once, before it has generated anything")
-        gen = self.gen
-        ids = [gen.tokenizer.eos_id, *seq.prompt_ids]
-        with torch.inference_mode():
-            hidden = gen.model.init_hidden(1, gen.device)
-            if len(ids) > 1:
-                _, hidden = gen.forward(torch.tensor([ids[:-1]], device=gen.device), hidden)
-        self.hidden = hidden if not self.seqs else cat_rows([self.hidden, hidden])
-        self.seqs.append(seq)
-        self.inputs.append(ids[-1])
-        self.plan = None
-        seq.in_batch = True
-
-    def remove(self, seq: Sequence) -> None:
-        """Drop a row (e.g. its client went away); unknown rows are ignored."""
-        if seq in self.seqs:
-            self._keep([r for r, s in enumerate(self.seqs) if s is not seq])
-        seq.in_batch = False
-
-    def step(self) -> list[tuple[Sequence, str]]:
-        """One forward step for all rows; returns (row, newly released text) for every row.
-        Rows that finished are removed and have seq.finished and seq.finish_reason set."""
-        if not self.seqs:
-            return []
-        gen = self.gen
-        with torch.inference_mode():
-            idx = torch.tensor(self.inputs, device=gen.device)
-            forced = [s.constraint is not None and s.constraint.forced() for s in self.seqs]
-            rows = None
-            if any(forced):
-                rows = torch.tensor(
-                    [r for r, f in enumerate(forced) if not f], dtype=torch.long, device=gen.device
-                )
-            logits, self.hidden = gen.forward_step(idx, self.hidden, rows)
-            if self.plan is None:
-                self.plan = SamplingPlan(self.seqs, gen.device)
-            tokens = gen.choose(logits, self.seqs, self.plan).tolist()
-        events, keep = [], []
-        for r, (seq, tok) in enumerate(zip(self.seqs, tokens, strict=True)):
-            events.append((seq, seq.accept(tok, gen.tokenizer.eos_id)))
-            if not seq.finished:
-                keep.append(r)
-        self.inputs = tokens
-        if len(keep) < len(self.seqs):
-            for seq in self.seqs:
-                seq.in_batch = not seq.finished
-            self._keep(keep)
-        return events
-
-    def _keep(self, rows: list[int]) -> None:
-        self.plan = None
-        self.seqs = [self.seqs[r] for r in rows]
-        self.inputs = [self.inputs[r] for r in rows]
-        if rows:
-            self.hidden = select_rows(self.hidden, torch.tensor(rows, device=self.gen.device))
-        else:
-            self.hidden = None
 
 
 class Generator:
@@ -378,39 +279,3 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
-
-
-def check_device(device: str | torch.device) -> torch.device:
-    """A torch device this machine has, or ConfigError naming it."""
-    try:
-        d = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ConfigError(f"unknown device {device!r} ({e})") from e
-    if d.type == "cuda" and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device {device!r} is not available on this machine")
-    if d.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {device!r} is not available on this machine")
-    return d
-
-
-def configure_cpu(threads: int | None = None, onednn: bool = False) -> None:
-    """Process-wide CPU settings, once at start-up (a CLI command, a server): torch's intra-op
-    threads (one-token steps are small, and on a busy machine extra OpenMP threads mostly wait for
-    each other: 10x slower here) and oneDNN, slower than the native kernels for one-token steps
-    (benchmarks/sample_latency.py). Both are global to torch, so per-call switches would race."""
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ConfigError(f"threads must be at least 1, got {threads!r}")
-        torch.set_num_threads(threads)
-    torch._C._set_mkldnn_enabled(onednn)
-
-
-@contextlib.contextmanager
-def _onednn_off():
-    # torch.backends.mkldnn.flags() does the same but warns about Intel-GPU TF32 on every call.
-    was = torch._C._get_mkldnn_enabled()
-    torch._C._set_mkldnn_enabled(False)
-    try:
-        yield
-    finally:
-        torch._C._set_mkldnn_enabled(was)

@@ -8,7 +8,7 @@ import pytest
 
 from textgen.cli import main
 from textgen.data.fetch import downloads_dir, sri_sha512
-from textgen.data.prepare import prepared_home
+from textgen.data.store import prepared_home
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -7,7 +7,7 @@ import pytest
 from textgen.data import prepare
 from textgen.data.fetch import downloads_dir, fetch, sri_sha512
 from textgen.data.manifest import resolve
-from textgen.data.prepare import prepared_home
+from textgen.data.store import prepared_home
 from textgen.errors import CorpusError
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from textgen.data import load_prepared, prepare
 from textgen.data.manifest import SplitSpec
-from textgen.data.prepare import prepared_home
 from textgen.data.split import assign
+from textgen.data.store import prepared_home
 from textgen.errors import ConfigError, CorpusError
 
 
@@ -128,7 +128,7 @@ def test_prepare_sentencepiece(text_corpus, model_type):
 def test_prune_keeps_the_newest_prepared_copy_per_tokenizer(text_corpus, tmp_path, kit):
     import os
 
-    from textgen.data.prepare import prune_prepared
+    from textgen.data.store import prune_prepared
 
     old = prepare(text_corpus, progress=False)
     new = prepare(text_corpus, min_freq=2, progress=False)
