@@ -185,7 +185,7 @@ def main() -> None:
     ckpt = load_checkpoint(path)
     meta, kind = ckpt.meta, kind_of(ckpt.meta)
     corpus = meta["corpus"]
-    pc = prepare_recorded(corpus, progress=True)
+    pc = prepare_recorded(corpus, progress=True, tokenizer=ckpt.tokenizer)
 
     t = time.perf_counter()
     # The scorer `textgen eval` uses (tests/test_shipped.py compares the two): all characters, and the

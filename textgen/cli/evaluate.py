@@ -207,4 +207,4 @@ def _corpus_of(ckpt, checkpoint):
     corpus = ckpt.meta.get("corpus", {})
     if not corpus.get("name"):
         raise CheckpointError(f"{checkpoint}: records no corpus; use --text-file")
-    return prepare_recorded(corpus, progress=True)
+    return prepare_recorded(corpus, progress=True, tokenizer=ckpt.tokenizer)

@@ -84,12 +84,15 @@ def checkpoint_train_text(checkpoint: str) -> Path:
     from textgen.checkpoint import read_metadata
     from textgen.data.prepare import prepare_recorded
     from textgen.errors import ConfigError
+    from textgen.tokenizer import tokenizer_from_json
 
-    meta = json.loads(read_metadata(checkpoint).get("meta", "{}"))
+    md = read_metadata(checkpoint)
+    meta = json.loads(md.get("meta", "{}"))
     corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
     if not corpus.get("name"):
         raise ConfigError(f"{checkpoint}: records no corpus; pass --train-file")
-    return prepare_recorded(corpus).text_path("train")
+    tokenizer = tokenizer_from_json(md["tokenizer"]) if corpus.get("vocabulary") == "given" else None
+    return prepare_recorded(corpus, tokenizer=tokenizer).text_path("train")
 
 
 def checkpoint_scheme(checkpoint: str) -> str:

@@ -58,6 +58,8 @@ HELP = {
     "out": "run directory (default runs/<corpus name>)",
     "init_from": "start from this CHECKPOINT's weights (a shipped name, run or file): its architecture, "
     "rows matched by character",
+    "keep_vocab": "with --init-from: encode the corpus with that model's vocabulary instead of its own, so "
+    "every output row carries over (fine-tuning a model trained on a larger corpus)",
 }
 
 
@@ -117,6 +119,7 @@ Examples:
   textgen train --resume runs/tang                 # after Ctrl-C: on to the saved budget
   textgen train --resume runs/tang --max-steps 5000      # or to a new one
   textgen train corpora/songci --init-from tang --time-budget 20   # warm start from a model
+  textgen train corpora/tang --init-from tang --keep-vocab --max-steps 20   # fine-tune, same vocabulary
 \b
 Budgets (--epochs, --max-steps, --time-budget) count from the start of the run, summed over
 resumes; the first one reached stops it. On --resume every option given wins over the saved
@@ -165,7 +168,7 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwri
         saved = state["corpus"]
         pc = (
             _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
-            if source
+            if source and saved.get("vocabulary") != "given"
             else _load_prepared(saved)
         )
         data = TrainData.from_prepared(pc)
@@ -180,7 +183,8 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwri
         if fields.get("init_from"):
             fields = _architecture_of(fields["init_from"], fields)
         resolve_config(preset, 1 << 20, fields)  # bad options fail before any data work
-        pc = _prepare(source, tokenizer, vocab_size, min_freq, fields["device"])
+        vocabulary = _tokenizer_of(fields["init_from"]) if fields.get("keep_vocab") else None
+        pc = _prepare(source, tokenizer, vocab_size, min_freq, fields["device"], vocabulary)
         data = TrainData.from_prepared(pc)
         fields["out"] = fields["out"] or str(Path("runs") / (name or run_name(source, data.name)))
         model_cfg, cfg = resolve_config(preset, data.tokenizer.vocab_size, fields)
@@ -245,7 +249,13 @@ def _architecture_of(checkpoint: str, fields: dict) -> dict:
     return fields
 
 
-def _prepare(source, tokenizer, vocab_size, min_freq, device):
+def _tokenizer_of(checkpoint: str):
+    from textgen.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint).tokenizer
+
+
+def _prepare(source, tokenizer, vocab_size, min_freq, device, vocabulary=None):
     import os
 
     from textgen.data import prepare
@@ -256,13 +266,23 @@ def _prepare(source, tokenizer, vocab_size, min_freq, device):
     dist = distributed.setup(device or "auto") if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
     if dist is None or rank == 0:
         pc = prepare(
-            source, tokenizer=tokenizer, vocab_size=vocab_size, min_freq=min_freq, progress=rank == 0
+            source,
+            tokenizer=tokenizer,
+            vocab_size=vocab_size,
+            min_freq=min_freq,
+            progress=rank == 0,
+            vocabulary=vocabulary,
         )
     if dist is not None:
         dist.barrier()
         if rank != 0:
             pc = prepare(
-                source, tokenizer=tokenizer, vocab_size=vocab_size, min_freq=min_freq, progress=False
+                source,
+                tokenizer=tokenizer,
+                vocab_size=vocab_size,
+                min_freq=min_freq,
+                progress=False,
+                vocabulary=vocabulary,
             )
     return pc
 

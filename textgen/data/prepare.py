@@ -129,8 +129,11 @@ def prepare(
     *,
     model_type: str = "unigram",
     mirror: str | Path | None = None,
+    vocabulary: Tokenizer | None = None,
 ) -> PreparedCorpus:
-    """Fetch (if needed), clean, split, tokenize and write a prepared corpus; cached by content."""
+    """Fetch (if needed), clean, split, tokenize and write a prepared corpus; cached by content.
+    `vocabulary`: encode with this tokenizer (another model's, for a warm start that keeps every row)
+    instead of one trained on the train split; characters it lacks become <unk>."""
     if not isinstance(source, Source) and is_prepared_dir(Path(source)):
         return load_prepared(source)
     if tokenizer not in TOKENIZERS:
@@ -154,6 +157,9 @@ def prepare(
     options = {"min_freq": min_freq} if tokenizer == "char" else {}
     if tokenizer == "sentencepiece":
         options.update(vocab_size=vocab_size or 8000, model_type=model_type)
+    if vocabulary is not None:
+        tokenizer = vocabulary.kind
+        options = {"vocabulary": hashlib.sha256(vocabulary.to_json().encode("utf-8")).hexdigest()}
     key_src = {
         "v": PIPELINE_VERSION,
         "manifest": m.to_dict(),
@@ -191,7 +197,7 @@ def prepare(
         )
     docs = {s: [t for t, w in zip(texts, where, strict=True) if w == s] for s in SPLITS}
     doc_meta = {s: [mt for mt, w in zip(metas, where, strict=True) if w == s] for s in SPLITS}
-    tok = train_tokenizer(
+    tok = vocabulary or train_tokenizer(
         tokenizer,
         docs["train"],
         vocab_size=vocab_size,
@@ -273,11 +279,16 @@ def _same_manifest(recorded: dict, current: dict) -> bool:
 
 
 def prepare_recorded(
-    corpus: dict, *, mirror: str | Path | None = None, progress: bool = False
+    corpus: dict,
+    *,
+    mirror: str | Path | None = None,
+    progress: bool = False,
+    tokenizer: Tokenizer | None = None,
 ) -> PreparedCorpus:
     """The prepared corpus a checkpoint's meta records: its folder when this machine has it, else
     prepared again from the shipped manifest of the same name (which must be unchanged); its
-    tokenizer is checked against the recorded one."""
+    tokenizer is checked against the recorded one. `tokenizer`: the checkpoint's own, which a corpus
+    encoded with a given vocabulary (a warm start with --keep-vocab) is prepared with again."""
     path = corpus.get("prepared")
     if path and is_prepared_dir(Path(path)):
         return _same_tokenizer(load_prepared(path), corpus)
@@ -307,8 +318,16 @@ def prepare_recorded(
             f"the model's corpus {name or '?'!r} is not on this machine ({path}) and no unchanged "
             "manifest of that name is shipped: evaluate with --text-file"
         )
+    given = None
+    if corpus.get("vocabulary") == "given":
+        if tokenizer is None:
+            raise CorpusError(
+                f"the model's corpus {name!r} was encoded with its own vocabulary: pass its tokenizer"
+            )
+        given = tokenizer
     return _same_tokenizer(
-        prepare(source, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror), corpus
+        prepare(source, tokenizer=kind, vocab_size=vocab, progress=progress, mirror=mirror, vocabulary=given),
+        corpus,
     )
 
 

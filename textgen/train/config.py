@@ -43,8 +43,13 @@ class TrainConfig:
     threads: int = 0  # CPU threads for torch (0 = torch's default); 1 can win on a busy machine
     out: str = ""  # run directory; default runs/<corpus name>
     init_from: str = ""  # start from this checkpoint's weights (its architecture, matched by character)
+    keep_vocab: bool = (
+        False  # with init_from: encode the corpus with its tokenizer, so every row carries over
+    )
 
     def validate(self) -> None:
+        if self.keep_vocab and not self.init_from:
+            raise ConfigError("--keep-vocab keeps the vocabulary of --init-from's model: give --init-from")
         if self.lr_schedule not in SCHEDULES:
             raise ConfigError(f"unknown --lr-schedule {self.lr_schedule!r}; choose {', '.join(SCHEDULES)}")
         if self.device not in DEVICES:

@@ -26,6 +26,7 @@ class TrainData:
     manifest: dict = field(default_factory=dict)
     manifest_sha256: str = ""
     source: str = ""  # the prepared directory, when there is one
+    vocabulary_given: bool = False  # encoded with another model's tokenizer (--keep-vocab)
 
     @classmethod
     def from_prepared(cls, pc) -> TrainData:
@@ -45,6 +46,7 @@ class TrainData:
             manifest=s.get("manifest", {}),
             manifest_sha256=s.get("manifest_sha256", ""),
             source=str(pc.dir),
+            vocabulary_given=bool(s.get("tokenizer", {}).get("vocabulary")),
         )
 
     @classmethod
@@ -74,4 +76,4 @@ class TrainData:
             "vocab_size": self.tokenizer.vocab_size,
             "tokens": {k: int(len(v)) for k, v in self.splits.items()},
             "chars_per_token": dict(self.chars_per_token),
-        }
+        } | ({"vocabulary": "given"} if self.vocabulary_given else {})

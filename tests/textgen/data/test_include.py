@@ -187,3 +187,33 @@ def test_by_part_is_for_include_corpora(tmp_path, kit):
     toml.write_text(toml.read_text() + "[split]\nby_part = true\n")
     with pytest.raises(CorpusError, match="split.by_part is for include corpora"):
         resolve(tmp_path / "a")
+
+
+def test_a_given_vocabulary_encodes_the_corpus_and_comes_back_with_the_checkpoint(tmp_path, kit, monkeypatch):
+    import shutil
+
+    from textgen.data.prepare import prepare_recorded
+    from textgen.tokenizer import CharTokenizer
+    from textgen.train.data import TrainData
+
+    _lyrics(tmp_path, "a", "甲", kit, 1)
+    shutil.copytree(tmp_path / "a", tmp_path / "proj" / "corpora" / "a")
+    monkeypatch.chdir(tmp_path / "proj")
+    own = prepare("a", progress=False)
+    # Another model's vocabulary: other ids for the same characters, and characters `a` lacks.
+    chars = sorted(set("".join(own.documents("train"))), reverse=True)
+    vocab = CharTokenizer.train(["雪雪雪" + "".join(chars)])
+    given = prepare("a", progress=False, vocabulary=vocab)
+    assert given.dir != own.dir and given.tokenizer.to_json() == vocab.to_json()
+    assert given.documents("test") == own.documents("test")
+    ids = given.ids("train").tolist()
+    assert ids != own.ids("train").tolist() and vocab.unk_id not in ids
+    text = "".join(vocab.id_to_piece(i) for i in ids if i != vocab.eos_id)
+    assert text == "".join(own.documents("train"))
+    recorded = TrainData.from_prepared(given).describe()
+    assert recorded["vocabulary"] == "given" and "vocabulary" not in TrainData.from_prepared(own).describe()
+    shutil.rmtree(given.dir)  # another machine: prepared again with the checkpoint's tokenizer
+    with pytest.raises(CorpusError, match="pass its tokenizer"):
+        prepare_recorded(recorded)
+    again = prepare_recorded(recorded, tokenizer=vocab)
+    assert again.documents("test") == own.documents("test") and again.ids("train").tolist() == ids

@@ -180,3 +180,41 @@ def test_a_new_cpu_run_takes_the_idle_cores_and_keeps_them_on_resume(text_file, 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # torchrun's, or the user's: left to torch
     _train(text_file, tmp_path / "omp")
     assert read_state(tmp_path / "omp")["train_config"]["threads"] == 0
+
+
+def test_a_warm_start_may_keep_the_source_vocabulary(text_file, tmp_path, capsys):
+    from textgen.checkpoint import load_checkpoint
+
+    src = tmp_path / "src"
+    _train(text_file, src)
+    other = tmp_path / "other.txt"  # other frequencies (other ids), one character the source lacks
+    rng = np.random.default_rng(1)
+    lines = ["".join(rng.choice(list("山高水长云雨明中外"), 5)) + "。" for _ in range(120)]
+    other.write_text("\n\n".join(lines), encoding="utf-8")
+    _fails(["train", str(other), "--keep-vocab"], capsys, "give --init-from")
+    for keep, run in ((False, tmp_path / "own"), (True, tmp_path / "kept")):
+        flags = ["--init-from", str(src / "best.safetensors"), *(["--keep-vocab"] if keep else [])]
+        opts = (
+            "--preset tiny --batch-size 8 --seq-len 16 --max-steps 3 --eval-interval 3 --device cpu --quiet"
+        )
+        main(
+            [
+                "train",
+                str(other),
+                *opts.split(),
+                "--out",
+                str(run),
+                *flags,
+            ]
+        )
+    a, own, kept = (
+        load_checkpoint(p / "best.safetensors") for p in (src, tmp_path / "own", tmp_path / "kept")
+    )
+    assert own.tokenizer.to_json() != a.tokenizer.to_json() == kept.tokenizer.to_json()
+    meta = json.loads((tmp_path / "kept" / "meta.json").read_text())
+    assert meta["corpus"]["vocabulary"] == "given" and meta["train_config"]["keep_vocab"] is True
+    capsys.readouterr()
+    main(["eval", str(tmp_path / "kept"), "--json", "--quiet"])
+    assert json.loads(capsys.readouterr().out)["bpc"] > 0
+    main(["train", str(other), "--resume", str(tmp_path / "kept"), "--max-steps", "4", "--quiet"])
+    assert json.loads((tmp_path / "kept" / "meta.json").read_text())["step"] == 4
