@@ -163,7 +163,10 @@ def main() -> None:
     ap.add_argument("--notes", help="limitations and remarks (Markdown), appended to the card")
     ap.add_argument("--quality", help="benchmarks/poem_quality.py --json output to show (defects vs real)")
     ap.add_argument("--conditions", help="benchmarks/condition_value.py --json output (header values)")
-    ap.add_argument("--baseline", help="JSON {label, body_bpc, bpc}: the previous model on this test split")
+    ap.add_argument(
+        "--baseline",
+        help="JSON {label, body_bpc, bpc} (or a list of them): earlier models on this test split",
+    )
     ap.add_argument("--curve", help="a PNG of bits/char against training time, copied next to the card")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -359,12 +362,14 @@ def _extras(card: dict) -> list[str]:
     out = []
     b, test = card.get("baseline"), card["test"]
     if b:
-        out += ["", "### Against the previous model, same test split",
+        out += ["", "### Against the previous models, same test split",
                 "Bits per character of the poem bodies (newline and end-of-poem included; header lines given "
                 "as unscored context) and of all characters:", "",
-                "| model | body bits/char | all bits/char |", "|---|---|---|",
-                f"| {b['label']} | {b['body_bpc']:.3f} | {b.get('bpc') or '–'} |",
-                f"| this model | {test.get('body_bpc', test['bpc']):.3f} | {test['bpc']:.3f} |"]  # fmt: skip
+                "| model | body bits/char | all bits/char |", "|---|---|---|"]  # fmt: skip
+        for one in b if isinstance(b, list) else [b]:  # one earlier model, or several
+            bpc = f"{one['bpc']:.3f}" if one.get("bpc") else "–"
+            out.append(f"| {one['label']} | {one['body_bpc']:.3f} | {bpc} |")
+        out.append(f"| this model | {test.get('body_bpc', test['bpc']):.3f} | {test['bpc']:.3f} |")
     c = card.get("conditions")
     if c:
         out += ["", "### What the header lines are worth",
