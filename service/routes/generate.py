@@ -3,8 +3,9 @@
     curl -s localhost:8000/generate -d '{"prompt": "春", "form": "wujue", "seed": 7}'
 
 Stream events: {"index", "text"} for each new piece of text; {"index", "text": "", "finish_reason",
-"tokens"} when a completion ends (and "title" when the model wrote one); a last {"done": true, "model", "seed", "cached", "usage"}. The
-pieces of index 0 concatenated equal the JSON response's "text" for the same seed.
+"tokens"} when a completion ends (and "title" when the model wrote one); a last {"done": true,
+"model", "seed", "cached", "usage"}. The pieces of index 0 concatenated equal the JSON response's
+"text" for the same seed.
 """
 
 from __future__ import annotations

@@ -91,8 +91,7 @@ def checkpoint_train_text(checkpoint: str) -> Path:
     corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
     if not corpus.get("name"):
         raise ConfigError(f"{checkpoint}: records no corpus; pass --train-file")
-    tokenizer = tokenizer_from_json(md["tokenizer"]) if corpus.get("vocabulary") == "given" else None
-    return prepare_recorded(corpus, tokenizer=tokenizer).text_path("train")
+    return prepare_recorded(corpus, tokenizer=tokenizer_from_json(md["tokenizer"])).text_path("train")
 
 
 def checkpoint_scheme(checkpoint: str) -> str:

@@ -250,9 +250,11 @@ def _architecture_of(checkpoint: str, fields: dict) -> dict:
 
 
 def _tokenizer_of(checkpoint: str):
-    from textgen.checkpoint import load_checkpoint
+    """The tokenizer stored in a checkpoint's metadata (its weights are not read)."""
+    from textgen.checkpoint import read_metadata
+    from textgen.tokenizer import tokenizer_from_json
 
-    return load_checkpoint(checkpoint).tokenizer
+    return tokenizer_from_json(read_metadata(checkpoint)["tokenizer"])
 
 
 def _prepare(source, tokenizer, vocab_size, min_freq, device, vocabulary=None):
@@ -264,26 +266,13 @@ def _prepare(source, tokenizer, vocab_size, min_freq, device, vocabulary=None):
     # Under torchrun, rank 0 prepares; the others then find it cached.
     rank = int(os.environ.get("RANK", "0"))
     dist = distributed.setup(device or "auto") if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    options = dict(tokenizer=tokenizer, vocab_size=vocab_size, min_freq=min_freq, vocabulary=vocabulary)
     if dist is None or rank == 0:
-        pc = prepare(
-            source,
-            tokenizer=tokenizer,
-            vocab_size=vocab_size,
-            min_freq=min_freq,
-            progress=rank == 0,
-            vocabulary=vocabulary,
-        )
+        pc = prepare(source, progress=rank == 0, **options)
     if dist is not None:
         dist.barrier()
         if rank != 0:
-            pc = prepare(
-                source,
-                tokenizer=tokenizer,
-                vocab_size=vocab_size,
-                min_freq=min_freq,
-                progress=False,
-                vocabulary=vocabulary,
-            )
+            pc = prepare(source, progress=False, **options)
     return pc
 
 
