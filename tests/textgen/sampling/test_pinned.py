@@ -10,10 +10,13 @@ Regenerate (only when a behaviour change is intended): python tests/textgen/samp
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 import torch
 
-from textgen.checkpoint import Checkpoint
+from textgen.checkpoint import save_checkpoint
 from textgen.model import RNNLM, ModelConfig
 from textgen.sampling import Generator, SamplingParams
 from textgen.tokenizer import CharTokenizer
@@ -25,16 +28,20 @@ CHARS = ("，。、？！\n" "床前明月光疑是地上霜举头望低思故�
 PLAIN = {"corpus": "test"}
 TANG = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\n{title}"}}}}
 SONGCI = {"corpus": {"name": "songci", "manifest": {"read": {"header": "{rhythmic}"}}}}
+MODELS = {"plain": PLAIN, "tang": TANG, "songci": SONGCI}
 
 
-def pinned_generator(meta: dict) -> Generator:
+def pinned_generator(meta: dict, folder: Path) -> Generator:
     tok = CharTokenizer(list(dict.fromkeys(CHARS)))
     torch.manual_seed(1234)
     cfg = ModelConfig(vocab_size=tok.vocab_size, cell="lstm", n_layer=2, hidden_size=32, n_embd=16)
     model = RNNLM(cfg).eval()
     with torch.no_grad():
         model.head.weight.mul_(6)  # peaky distributions, like a trained model's
-    return Generator(Checkpoint(model, tok, meta))
+    # Through a file, as every real model is loaded.
+    path = folder / "best.safetensors"
+    save_checkpoint(path, model, tok, meta)
+    return Generator.from_checkpoint(path)
 
 
 def params(**kw) -> SamplingParams:
@@ -118,17 +125,13 @@ PINS: dict[str, list[tuple[str, str, str | None]]] = {  # (text, finish_reason, 
 
 
 @pytest.fixture(scope="module")
-def generators() -> dict[str, Generator]:
-    return {
-        "plain": pinned_generator(PLAIN),
-        "tang": pinned_generator(TANG),
-        "songci": pinned_generator(SONGCI),
-    }
+def generators(tmp_path_factory) -> dict[str, Generator]:
+    return {k: pinned_generator(m, tmp_path_factory.mktemp(k)) for k, m in MODELS.items()}
 
 
 def run(generators: dict[str, Generator], name: str) -> list[tuple[str, str, str | None]]:
     meta, prompts, p, n, seed = CASES[name]
-    key = {id(PLAIN): "plain", id(TANG): "tang", id(SONGCI): "songci"}[id(meta)]
+    key = next(k for k, m in MODELS.items() if m is meta)
     return [(c.text, c.finish_reason, c.title) for c in generators[key].generate(prompts, p, n=n, seed=seed)]
 
 
@@ -138,10 +141,7 @@ def test_pinned(generators, name):
 
 
 if __name__ == "__main__":
-    gens = {
-        "plain": pinned_generator(PLAIN),
-        "tang": pinned_generator(TANG),
-        "songci": pinned_generator(SONGCI),
-    }
-    for name in CASES:
-        print(f"    {name!r}: {run(gens, name)!r},")
+    with tempfile.TemporaryDirectory() as tmp:
+        gens = {k: pinned_generator(m, Path(tmp) / k) for k, m in MODELS.items()}
+        for name in CASES:
+            print(f"    {name!r}: {run(gens, name)!r},")
