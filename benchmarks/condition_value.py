@@ -51,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     ckpt = load_checkpoint(args.checkpoint)
-    pc = prepare_recorded(ckpt.meta["corpus"], tokenizer=ckpt.tokenizer)
+    pc = prepare_recorded(ckpt.meta.corpus.to_dict(), tokenizer=ckpt.tokenizer)
     fields = header_fields(ckpt.meta) or ["header"]
     k = len(fields)
     docs = [d.split("\n", k) for d in pc.documents(args.split) if d.count("\n") >= k]

@@ -81,7 +81,7 @@ def main() -> None:
     pc = (
         prepare(args.corpus, progress=False)
         if args.corpus
-        else prepare_recorded(gen.checkpoint.meta["corpus"], tokenizer=gen.checkpoint.tokenizer)
+        else prepare_recorded(gen.checkpoint.meta.corpus.to_dict(), tokenizer=gen.checkpoint.tokenizer)
     )
     k_model = len(header_fields(gen.checkpoint.meta))
     k = pc.summary.get("header_lines", 0)

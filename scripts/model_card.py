@@ -186,7 +186,8 @@ def main() -> None:
     else:
         given["curve"] = old.get("curve")
     ckpt = load_checkpoint(path)
-    meta, kind = ckpt.meta, kind_of(ckpt.meta)
+    meta = ckpt.meta.to_dict()  # the meta.json form the card is written from
+    kind = kind_of(meta)
     corpus = meta["corpus"]
     pc = prepare_recorded(corpus, progress=True, tokenizer=ckpt.tokenizer)
 

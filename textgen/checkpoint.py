@@ -6,8 +6,14 @@ config, metrics, step, git commit). Nothing is pickled, so loading an untrusted 
 A readable copy of the meta sits beside it as `meta.json`. Shipped models (`checkpoints/<name>/
 model.safetensors`, half precision, with a MODEL.md card) are found by name.
 
+The meta is the contract between train, eval, sample and serve: a CheckpointMeta (and its
+CorpusRecord) read from the file's JSON, with a default for every field an older file lacks and
+the keys this version does not know kept as they were.
+
     ckpt = load_checkpoint("tang")                   # a shipped model's name, a run dir or a file
     logits, hidden = ckpt.model(idx)
+    ckpt.meta.corpus.name, ckpt.meta.header_fields   # "tang", ["form", "title"]
+    meta = read_meta("runs/tang")                    # the same record without loading the weights
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -32,24 +38,130 @@ from textgen.tokenizer import Tokenizer, tokenizer_from_json
 FORMAT = "textgen-checkpoint-1"
 
 
+def _known(cls, d: dict) -> tuple[dict, dict]:
+    """(the keys of `d` that are fields of dataclass `cls`, the others)."""
+    names = {f.name for f in fields(cls)} - {"extra"}
+    return {k: v for k, v in d.items() if k in names}, {k: v for k, v in d.items() if k not in names}
+
+
+@dataclass
+class CorpusRecord:
+    """What a model was trained on (TrainData.describe()): enough to find the prepared corpus again,
+    or prepare it again from the recorded manifest, and to check a resumed run reads the same one."""
+
+    name: str = ""
+    prepared: str = ""  # the prepared folder on the machine that trained it
+    manifest: dict = field(default_factory=dict)  # corpus.toml as read (read.header: the header lines)
+    manifest_sha256: str = ""
+    tokenizer: str = ""  # its kind: char | sentencepiece
+    tokenizer_sha256: str = ""
+    vocab_size: int = 0
+    tokens: dict = field(default_factory=dict)  # split -> tokens
+    chars_per_token: dict = field(default_factory=dict)  # split -> characters per token
+    vocabulary: str = ""  # "given": encoded with another model's tokenizer (--keep-vocab)
+    extra: dict = field(default_factory=dict)  # keys this version does not know
+
+    @classmethod
+    def from_dict(cls, d: dict | str | None) -> CorpusRecord:
+        if isinstance(d, str):  # the oldest files recorded only a name
+            return cls(name=d)
+        known, extra = _known(cls, d if isinstance(d, dict) else {})
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        if not self.vocabulary:
+            del d["vocabulary"]
+        return d | self.extra
+
+    @property
+    def header_template(self) -> str:
+        """The manifest's read.header, e.g. "{form}\\n{title}" ("" when documents have no header)."""
+        read = self.manifest.get("read") if isinstance(self.manifest, dict) else None
+        header = read.get("header") if isinstance(read, dict) else None
+        return header if isinstance(header, str) else ""
+
+
+@dataclass
+class CheckpointMeta:
+    """The run's record stored in a checkpoint and in meta.json beside it."""
+
+    corpus: CorpusRecord = field(default_factory=CorpusRecord)
+    train_config: dict = field(default_factory=dict)  # TrainConfig.to_dict()
+    metrics: dict = field(default_factory=dict)  # the evaluation this checkpoint was saved at
+    best: dict = field(default_factory=dict)  # the best evaluation of the run so far
+    step: int = 0
+    epoch: float = 0.0
+    chars_seen: float = 0.0  # training characters
+    elapsed_s: float = 0.0  # training seconds
+    params: int = 0
+    git_commit: str = ""
+    world_size: int = 1
+    device: str = ""
+    test: dict | None = None  # the test split scored with the best weights, when the run ended
+    release: dict | None = None  # `textgen export`: {"dtype", "from", "from_sha256"}
+    extra: dict = field(default_factory=dict)  # keys this version does not know, kept as they were
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> CheckpointMeta:
+        known, extra = _known(cls, dict(d or {}))
+        return cls(**{**known, "corpus": CorpusRecord.from_dict(known.get("corpus"))}, extra=extra)
+
+    def to_dict(self) -> dict:
+        """The meta.json form (what from_dict reads back)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        d["corpus"] = self.corpus.to_dict()
+        for k in ("test", "release"):
+            if d[k] is None:
+                del d[k]
+        return d | self.extra
+
+    @property
+    def header_fields(self) -> list[str]:
+        """The metadata field of each header line the model was trained with: ["form", "title"] for
+        a read.header of "{form}\\n{title}"; [] when it had none (or lines that are not one field)."""
+        template = self.corpus.header_template
+        out = []
+        for line in template.split("\n") if template else []:
+            if not (line.startswith("{") and line.endswith("}") and line.count("{") == 1):
+                return []
+            out.append(line[1:-1])
+        return out
+
+    @property
+    def header_lines(self) -> int:
+        """Header lines before each document's body in the training corpus."""
+        template = self.corpus.header_template
+        return len(template.split("\n")) if template else 0
+
+
 @dataclass
 class Checkpoint:
     model: RNNLM
     tokenizer: Tokenizer
-    meta: dict = field(default_factory=dict)
+    meta: CheckpointMeta = field(default_factory=CheckpointMeta)
     path: Path | None = None
     digest: str = ""  # sha256 of the file: identifies these exact weights (cache keys)
 
+    def __post_init__(self):
+        if not isinstance(self.meta, CheckpointMeta):  # a meta.json dict (tests, tools)
+            self.meta = CheckpointMeta.from_dict(self.meta)
 
-def save_checkpoint(path: str | Path, model: RNNLM, tokenizer: Tokenizer, meta: dict | None = None) -> None:
-    """Write model + tokenizer + meta to `path` atomically (temp file, fsync, rename)."""
+
+def save_checkpoint(
+    path: str | Path, model: RNNLM, tokenizer: Tokenizer, meta: CheckpointMeta | dict | None = None
+) -> None:
+    """Write model + tokenizer + meta to `path` atomically (temp file, fsync, rename). A dict meta is
+    read as CheckpointMeta.from_dict would read it back."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not isinstance(meta, CheckpointMeta):
+        meta = CheckpointMeta.from_dict(meta)
     metadata = {
         "format": FORMAT,
         "model_config": json.dumps(model.config.to_dict()),
         "tokenizer": tokenizer.to_json(),
-        "meta": json.dumps(meta or {}, ensure_ascii=False),
+        "meta": json.dumps(meta.to_dict(), ensure_ascii=False, default=str),
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -121,6 +233,15 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return md
 
 
+def read_meta(path: str | Path) -> CheckpointMeta:
+    """A checkpoint's meta, without loading its weights."""
+    p = resolve_checkpoint(path)
+    try:
+        return CheckpointMeta.from_dict(json.loads(read_metadata(p).get("meta", "{}")))
+    except (json.JSONDecodeError, TypeError) as e:
+        raise CheckpointError(f"{p}: corrupt checkpoint meta ({e})") from e
+
+
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint written by save_checkpoint onto `device` (eval mode)."""
     p = resolve_checkpoint(path)
@@ -128,7 +249,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     try:
         config = ModelConfig.from_dict(json.loads(md["model_config"]))
         tokenizer = tokenizer_from_json(md["tokenizer"])
-        meta = json.loads(md.get("meta", "{}"))
+        meta = CheckpointMeta.from_dict(json.loads(md.get("meta", "{}")))
         model = RNNLM(config)
         missing, unexpected = load_model(model, str(p), strict=False, device=str(device))
     except TextgenError as e:

@@ -7,7 +7,14 @@ import json
 import pytest
 import torch
 
-from textgen.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint, shipped_models
+from textgen.checkpoint import (
+    CheckpointMeta,
+    load_checkpoint,
+    read_meta,
+    resolve_checkpoint,
+    save_checkpoint,
+    shipped_models,
+)
 from textgen.cli import main
 from textgen.errors import CheckpointError
 from textgen.model import RNNLM, ModelConfig
@@ -58,9 +65,29 @@ def test_export_halves_the_file_and_the_name_then_resolves(run_dir, tmp_path, ca
     code, _, _ = _run(
         ["export", str(run_dir), str(shipped / "toy"), "--overwrite", "--dtype", "float32"], capsys
     )
-    assert code == 0 and load_checkpoint("toy").meta["release"]["dtype"] == "float32"
+    assert code == 0 and load_checkpoint("toy").meta.release["dtype"] == "float32"
 
 
 def test_export_of_a_missing_run_is_one_line(tmp_path, capsys):
     code, _, err = _run(["export", str(tmp_path / "nope"), str(tmp_path / "out")], capsys)
     assert code == 1 and err.startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_checkpoint_meta_reads_every_shipped_and_older_form(tmp_path):
+    # The shipped models' meta.json and their weights' copy read back to the same record.
+    for folder in shipped_models().values():
+        d = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        assert CheckpointMeta.from_dict(d).to_dict() == d, folder
+        assert read_meta(folder / "model.safetensors").to_dict() == d, folder
+    # The oldest form: a corpus recorded by name; keys this version does not know are kept.
+    old = CheckpointMeta.from_dict({"corpus": "tang", "step": 7, "generation": {"top_k": 40}})
+    assert old.corpus.name == "tang" and old.step == 7 and old.header_fields == [] and old.best == {}
+    assert old.to_dict()["generation"] == {"top_k": 40} and "test" not in old.to_dict()
+    header = {"manifest": {"read": {"header": "{form}\n{title}"}}, "keywords": ["k"]}
+    meta = CheckpointMeta.from_dict({"corpus": header})
+    assert meta.header_fields == ["form", "title"] and meta.header_lines == 2
+    assert meta.corpus.to_dict()["keywords"] == ["k"]
+    tok = CharTokenizer.train(["春眠不觉晓"])
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, hidden_size=8, n_embd=8))
+    save_checkpoint(tmp_path / "m.safetensors", model, tok, meta)
+    assert load_checkpoint(tmp_path / "m.safetensors").meta == meta == read_meta(tmp_path / "m.safetensors")

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from textgen.checkpoint import CheckpointMeta
 
 
 @click.command(
@@ -71,7 +75,7 @@ def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device,
         torch.set_num_threads(threads or idle_cores())
     ids, cpt, oov, summary = _data(ckpt, checkpoint, split, text_file)
     if header_lines is None:
-        header_lines = corpus_header_lines(summary, ckpt.meta.get("corpus", {}))
+        header_lines = corpus_header_lines(summary, ckpt.meta)
     t0 = time.perf_counter()
     r = _score(ckpt, ids, cpt, oov, header_lines, quiet)
     seconds = time.perf_counter() - t0
@@ -101,7 +105,7 @@ def _data(ckpt, checkpoint, split, text_file):
     if text_file:
         ids, chars, oov = _encode_text(text_file, tok)
         cpt = chars / max(sum(1 for i in ids if i != tok.unk_id), 1)
-        return ids, cpt, oov, _recorded_summary(ckpt.meta.get("corpus", {}))
+        return ids, cpt, oov, _recorded_summary(ckpt.meta.corpus.prepared)
     pc = _corpus_of(ckpt, checkpoint)
     ids = pc.ids(split)
     cpt = float(pc.summary.get("chars_per_token", {}).get(split, 1.0)) or 1.0
@@ -136,16 +140,12 @@ def _score(ckpt, ids, cpt, oov, header_lines, quiet):
         )
 
 
-def corpus_header_lines(summary: dict | None, corpus: dict) -> int:
+def corpus_header_lines(summary: dict | None, meta: CheckpointMeta) -> int:
     """Header lines per document: the prepared summary's `header_lines`, else the line count of
     the recorded manifest's read.header template, else 0."""
     if summary and summary.get("header_lines") is not None:
         return int(summary["header_lines"])
-    if corpus.get("header_lines") is not None:
-        return int(corpus["header_lines"])
-    from textgen.data.prepare import header_lines
-
-    return header_lines(((corpus.get("manifest") or {}).get("read") or {}).get("header") or "")
+    return meta.header_lines
 
 
 def _newline_id(tok) -> int | None:
@@ -187,11 +187,10 @@ def _encode_text(path: str, tok) -> tuple[list[int], float, int]:
     return ids, sum(len(d) for d in docs) + len(docs) - oov, oov
 
 
-def _recorded_summary(corpus: dict) -> dict | None:
+def _recorded_summary(path: str) -> dict | None:
     """The summary of the checkpoint's prepared corpus if this machine has it (never prepares)."""
     from pathlib import Path
 
-    path = corpus.get("prepared")
     f = Path(path) / "summary.json" if path else None
     try:
         return json.loads(f.read_text(encoding="utf-8")) if f else None
@@ -204,7 +203,7 @@ def _corpus_of(ckpt, checkpoint):
     from textgen.data.prepare import prepare_recorded
     from textgen.errors import CheckpointError
 
-    corpus = ckpt.meta.get("corpus", {})
-    if not corpus.get("name"):
+    corpus = ckpt.meta.corpus
+    if not corpus.name:
         raise CheckpointError(f"{checkpoint}: records no corpus; use --text-file")
-    return prepare_recorded(corpus, progress=True, tokenizer=ckpt.tokenizer)
+    return prepare_recorded(corpus.to_dict(), progress=True, tokenizer=ckpt.tokenizer)

@@ -7,6 +7,7 @@ textgen sample tang --form qijue                     # found by name from then o
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -44,9 +45,9 @@ def export(run: str, out: Path, dtype: str, overwrite: bool) -> None:
         raise ConfigError(f"{target} exists; pass --overwrite to replace it")
     ckpt = load_checkpoint(run)
     model = ckpt.model.to(getattr(torch, dtype))
-    meta = {**ckpt.meta, "release": {"dtype": dtype, "from": str(ckpt.path), "from_sha256": ckpt.digest}}
+    meta = replace(ckpt.meta, release={"dtype": dtype, "from": str(ckpt.path), "from_sha256": ckpt.digest})
     save_checkpoint(target, model, ckpt.tokenizer, meta)
-    atomic_write_text(out / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(out / "meta.json", json.dumps(meta.to_dict(), ensure_ascii=False, indent=2) + "\n")
     size = target.stat().st_size
     click.echo(
         f"{target}: {size / 2**20:.1f} MiB, {dtype}, {sum(p.numel() for p in model.parameters()):,} params"

@@ -81,24 +81,21 @@ def judge(file, form, train_file, checkpoint, rhyme_scheme, show_faults, as_json
 def checkpoint_train_text(checkpoint: str) -> Path:
     """The train.txt of the prepared corpus a checkpoint was trained on (prepared again from the
     shipped manifest when this machine lacks it)."""
-    from textgen.checkpoint import read_metadata
+    from textgen.checkpoint import read_meta, read_metadata
     from textgen.data.prepare import prepare_recorded
     from textgen.errors import ConfigError
     from textgen.tokenizer import tokenizer_from_json
 
-    md = read_metadata(checkpoint)
-    meta = json.loads(md.get("meta", "{}"))
-    corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-    if not corpus.get("name"):
+    corpus = read_meta(checkpoint).corpus
+    if not corpus.name:
         raise ConfigError(f"{checkpoint}: records no corpus; pass --train-file")
-    return prepare_recorded(corpus, tokenizer=tokenizer_from_json(md["tokenizer"])).text_path("train")
+    tokenizer = tokenizer_from_json(read_metadata(checkpoint)["tokenizer"])
+    return prepare_recorded(corpus.to_dict(), tokenizer=tokenizer).text_path("train")
 
 
 def checkpoint_scheme(checkpoint: str) -> str:
     """The rhyme scheme a checkpoint samples under by default."""
-    from textgen.checkpoint import read_metadata
+    from textgen.checkpoint import read_meta
     from textgen.poetry.rhyme import default_scheme
 
-    corpus = json.loads(read_metadata(checkpoint).get("meta", "{}")).get("corpus")
-    name = corpus.get("name") if isinstance(corpus, dict) else corpus
-    return default_scheme(name if isinstance(name, str) else None)
+    return default_scheme(read_meta(checkpoint).corpus.name or None)

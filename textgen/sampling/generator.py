@@ -33,7 +33,7 @@ from textgen.sampling.batch import Batch, SamplingPlan
 from textgen.sampling.constraints import PoemConstraint
 from textgen.sampling.device import _onednn_off, check_device
 from textgen.sampling.fast import QUANTIZE, FastStep
-from textgen.sampling.guided import Guided, header_fields, header_plan
+from textgen.sampling.guided import Guided, header_plan
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.sequence import Sequence
@@ -78,11 +78,9 @@ class Generator:
         self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
         self._index: VocabIndex | None = None
         # The metadata lines the model learned to read first (tang: form, title; songci: the tune).
-        self.header_fields = header_fields(checkpoint.meta)
+        self.header_fields = checkpoint.meta.header_fields
         # Rhyme and tones by 平水韵 for classical corpora, by 中华新韵 for lyrics (params may override).
-        corpus = checkpoint.meta.get("corpus")
-        corpus = corpus.get("name") if isinstance(corpus, dict) else corpus
-        self.rhyme_scheme = default_scheme(corpus if isinstance(corpus, str) else None)
+        self.rhyme_scheme = default_scheme(checkpoint.meta.corpus.name or None)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", **kwargs) -> Generator:

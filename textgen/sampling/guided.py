@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from textgen.checkpoint import CheckpointMeta
 from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
 
@@ -39,18 +40,10 @@ class HeaderPlan:
     lines: list[str | None] = field(default_factory=list)  # then: None = the model writes it; str = forced
 
 
-def header_fields(meta: dict) -> list[str]:
+def header_fields(meta: CheckpointMeta | dict) -> list[str]:
     """The metadata field of each header line the model was trained with: ["form", "title"] for a
-    read.header of "{form}\\n{title}"; [] when it had none (or lines that are not one field)."""
-    corpus = meta.get("corpus") if isinstance(meta, dict) else None
-    manifest = corpus.get("manifest") if isinstance(corpus, dict) else None
-    template = ((manifest or {}).get("read") or {}).get("header") or ""
-    out = []
-    for line in template.split("\n") if template else []:
-        if not (line.startswith("{") and line.endswith("}") and line.count("{") == 1):
-            return []
-        out.append(line[1:-1])
-    return out
+    read.header of "{form}\\n{title}"; [] when it had none (CheckpointMeta.header_fields)."""
+    return (meta if isinstance(meta, CheckpointMeta) else CheckpointMeta.from_dict(meta)).header_fields
 
 
 def header_plan(fields: list[str], values: dict[str, str | None]) -> HeaderPlan | None:

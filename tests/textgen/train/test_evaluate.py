@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from textgen.checkpoint import CheckpointMeta
 from textgen.cli import main
 from textgen.cli.evaluate import corpus_header_lines
 from textgen.model import RNNLM, ModelConfig
@@ -78,11 +79,14 @@ def test_body_leaves_header_lines_out(toy):
 
 
 def test_header_lines_come_from_the_summary_then_the_manifest():
-    assert corpus_header_lines({"header_lines": 2}, {"manifest": {"read": {"header": "{artist}"}}}) == 2
-    assert corpus_header_lines(None, {"manifest": {"read": {"header": "{form}\n{title}"}}}) == 2
-    assert corpus_header_lines({}, {"manifest": {"read": {"header": "{rhythmic}"}}}) == 1
-    assert corpus_header_lines(None, {"manifest": {"read": {"header": ""}}}) == 0
-    assert corpus_header_lines(None, {}) == 0
+    def meta(header):
+        return CheckpointMeta.from_dict({"corpus": {"manifest": {"read": {"header": header}}}})
+
+    assert corpus_header_lines({"header_lines": 2}, meta("{artist}")) == 2
+    assert corpus_header_lines(None, meta("{form}\n{title}")) == 2
+    assert corpus_header_lines({}, meta("{rhythmic}")) == 1
+    assert corpus_header_lines(None, meta("")) == 0
+    assert corpus_header_lines(None, CheckpointMeta()) == 0
 
 
 def test_eval_cli_reports_body_figure_and_progress(tmp_path, capsys):

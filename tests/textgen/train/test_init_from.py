@@ -67,7 +67,7 @@ def test_a_warm_started_run_begins_where_its_source_ended(tmp_path):
     assert warm["best"]["bpc"] < cold["best"]["bpc"] - 1.0
     assert abs(warm["best"]["bpc"] - first["best"]["bpc"]) < 0.5
     meta = load_checkpoint(tmp_path / "warm" / "best.safetensors").meta
-    assert meta["train_config"]["init_from"].endswith("best.safetensors")
+    assert meta.train_config["init_from"].endswith("best.safetensors")
 
 
 def test_time_budget_warm_up_never_takes_more_than_its_share():

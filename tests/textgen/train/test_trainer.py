@@ -75,8 +75,8 @@ def test_a_run_learns_and_leaves_a_loadable_run_directory(toy_data, tmp_path):
     assert result["test"]["bpc"] > 0
     ckpt = load_checkpoint(run)
     meta = ckpt.meta
-    assert meta["corpus"]["name"] == "toy" and meta["step"] == 40 and meta["train_config"]["lr"] == 1e-2
-    assert meta["corpus"]["manifest_sha256"] == toy_data.manifest_sha256 and "git_commit" in meta
+    assert meta.corpus.name == "toy" and meta.step == 40 and meta.train_config["lr"] == 1e-2
+    assert meta.corpus.manifest_sha256 == toy_data.manifest_sha256 and isinstance(meta.git_commit, str)
     scores, h = ckpt.model.step(torch.tensor([toy_data.tokenizer.eos_id]), None)
     assert scores.shape == (1, toy_data.tokenizer.vocab_size)
     assert json.loads((run / "meta.json").read_text())["test"]["kind"] == "test"
@@ -148,7 +148,7 @@ def test_disk_full_while_saving_keeps_the_earlier_checkpoints(toy_data, tmp_path
     monkeypatch.setattr(checkpointing_mod, "save_checkpoint", flaky)
     with pytest.raises(TextgenError, match="cannot write checkpoint.*No space left"):
         train(toy_data, mc, tc, quiet=True)
-    assert load_checkpoint(tmp_path / "run").meta["step"] == 8
+    assert load_checkpoint(tmp_path / "run").meta.step == 8
     assert read_state(tmp_path / "run")["step"] == 8
 
 
