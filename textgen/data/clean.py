@@ -15,6 +15,7 @@ from collections import Counter
 from textgen.data.manifest import CleanSpec
 from textgen.data.variants import normalise_variants
 from textgen.errors import CorpusError
+from textgen.poetry.lines import verse_lines
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 FULLWIDTH = {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
@@ -24,7 +25,6 @@ VARIANTS = str.maketrans("｡､﹐﹑﹔﹕﹖﹗", "。、，、；：？！")
 _ASCII_PUNCT = re.compile(rf"(?<=[{CJK}，。？！：；、」』》])([,.?!:;])|([,.?!:;])(?=[{CJK}「『《])")
 _ELLIPSIS = re.compile(rf"(?<=[{CJK}])(?:\.{{3,}}|。{{3,}}|…+)")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000\u202f\u205f\ufeff]+")
-_CLAUSE = re.compile(r"[，。？！；：、]")
 
 
 def normalise_punctuation(line: str) -> str:
@@ -33,16 +33,11 @@ def normalise_punctuation(line: str) -> str:
 
 
 def poem_form(lines: list[str]) -> str:
-    """'4x5' when every verse line (clause between ，。？！；：、) has the same length, else 'irregular'."""
-    lengths = [len(c) for line in lines for c in _CLAUSE.split(line) if c]
+    """'4x5' when every verse line (textgen.poetry.lines) has the same length, else 'irregular'."""
+    lengths = [len(c) for c in verse_lines("\n".join(lines))]
     if lengths and all(n == lengths[0] for n in lengths):
         return f"{len(lengths)}x{lengths[0]}"
     return "irregular"
-
-
-def verse_lines(text: str, min_len: int = 4) -> list[str]:
-    """The verse lines (clauses between punctuation) of a document, at least `min_len` characters."""
-    return [c for line in text.split("\n") for c in _CLAUSE.split(line) if len(c) >= min_len]
 
 
 _NUMBER = {4: "四言", 5: "五", 6: "六言", 7: "七"}
@@ -64,7 +59,7 @@ def form_name(lengths: list[int], sao: bool = False) -> str:
 
 def classical_form(text: str) -> str:
     """form_name() of a poem's text."""
-    return form_name([len(c) for line in text.split("\n") for c in _CLAUSE.split(line) if c], "兮" in text)
+    return form_name([len(c) for c in verse_lines(text)], "兮" in text)
 
 
 _TITLE_NOTES = re.compile(r"（[^）]*）|\([^)]*\)|〈[^〉]*〉")
@@ -149,7 +144,7 @@ class Cleaner:
                 return None, "duplicate"
             self.seen.add(key)
         if self.spec.near_dedupe:
-            verses = set(verse_lines(text))
+            verses = set(verse_lines(text, 4))
             if verses and len(verses & self.seen_lines) >= self.spec.near_dedupe * len(verses):
                 return None, "near_duplicate"
             self.seen_lines |= verses

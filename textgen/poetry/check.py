@@ -9,18 +9,12 @@ detect_form("白日依山尽，黄河入海流。\n欲穷千里目，更上一�
 
 from __future__ import annotations
 
-import re
-
 from textgen.poetry.forms import FORMS, FormSpec
 from textgen.poetry.gelv import rhyme_faults, tone_faults, tune_faults
+from textgen.poetry.lines import verse_lines
 from textgen.poetry.rhyme import is_cjk, rhyme_group
 
-_SPLIT = re.compile(r"[，。！？；、,.!?;\n]")
-
-
-def split_lines(text: str) -> list[str]:
-    """The half-lines of a poem: text between punctuation marks and newlines, blanks dropped."""
-    return [p.strip() for p in _SPLIT.split(text) if p.strip()]
+split_lines = verse_lines  # the half-lines of a poem (textgen.poetry.lines), by the judge's name
 
 
 def form_problems(

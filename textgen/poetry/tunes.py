@@ -23,13 +23,13 @@ Mining (build_table), over the ci of the prepared songci train split, by tune (t
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from textgen.errors import ConfigError
+from textgen.poetry.lines import punctuated_lines
 
 DATA_FILE = Path(__file__).parent / "data" / "tunes.json"
 MIN_EXAMPLES = 20
@@ -37,8 +37,6 @@ VARIANT_SHARE = 0.1
 TONE_AGREEMENT = 0.8
 RHYME_AGREEMENT = 0.6
 UNKNOWN_TUNE = "失调名"
-_PUNCT = "，。、？！；：・…"
-_LINE = re.compile(f"([^{_PUNCT}\n]+)([{_PUNCT}]+)?(\n)?")
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,7 @@ class Tune:
 def split_ci(doc: str) -> tuple[str, list[tuple[str, str, bool]]]:
     """(tune header, [(line text, punctuation after it, newline after it)]) of one corpus document."""
     head, _, body = doc.partition("\n")
-    lines = [(m.group(1), m.group(2) or "", bool(m.group(3))) for m in _LINE.finditer(body)]
-    return head, [x for x in lines if x[0].strip()]
+    return head, punctuated_lines(body)
 
 
 def build_table(docs: list[str], min_examples: int = MIN_EXAMPLES) -> dict:

@@ -1,15 +1,17 @@
 """Header lines and degeneration guards around a PoemConstraint, as masks like the constraint's own.
 
 Header lines: a model trained on documents that open with metadata lines (tang: form, then title;
-songci: the tune) reads them as conditions. `header_plan` turns what a request knows (its form, its
-title) into the context primed before the row, plus the lines the row itself must write first: a
-title the request left open is written by the model (Chinese characters, then a newline), and any
-later known line or the prompt is forced after it. Its text then begins with that title line.
+songci: the tune) reads them as conditions; textgen.poetry.header plans them (what is primed as
+context, which lines the row writes first). A title the request left open is written by the model
+(Chinese characters, then a newline), and any later known line or the prompt is forced after it.
+Its text then begins with that title line.
 
-Guards (on by default for classical forms): no character three times in a line, a repeat only as an
-adjacent pair (叠字), no character twice at rhyme positions, no function word or numeral at a rhyme
-position, no 兮 (骚体), no variant character shapes (鴈 for 雁), no stock 不知何处. They shrink the constraint's mask and yield to it when nothing would be
-left, so form compliance stays exact and the model still chooses every character.
+Guards (on by default for classical forms) are the rules of textgen.poetry.rules, the table the
+judge's defect counter reads: no character three times in a line, a repeat only as an adjacent
+pair (叠字), no character twice at rhyme positions, no function word or numeral at a rhyme
+position, no 兮 (骚体), no variant character shapes (鴈 for 雁), no stock 不知何处. They shrink the
+constraint's mask and yield to it when nothing would be left, so form compliance stays exact and
+the model still chooses every character.
 
     plan = header_plan(["form", "title"], {"form": "五绝", "title": None})
     plan.context, plan.lines          # "五绝\\n", [None]  (the model writes the title)
@@ -18,52 +20,21 @@ left, so form compliance stays exact and the model still chooses every character
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 
 from textgen.checkpoint import CheckpointMeta
-from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
+from textgen.poetry.header import MAX_TITLE, HeaderPlan, check_title, header_plan
+from textgen.poetry.rules import RULES, WEAK_RHYMES, Next
 
-MAX_TITLE = 30  # characters in a title (request field and a model-written title line alike)
-# Function words and numerals that real 近体 poems do not rhyme on (measured: 0% of real test 五绝),
-# while weak models do (13%): the guard keeps them off rhyme positions.
-WEAK_RHYMES = "之乎者也矣焉哉兮于而其以与所且则乃耶欤何一二三四五六七八九十百千万两"
-SAO_PARTICLES = "兮"
-STOCK_PHRASES = ("不知何处",)  # filler a weak model leans on: its last character is refused
-
-
-@dataclass
-class HeaderPlan:
-    context: str  # header lines given up front, primed before the prompt (each ends in "\n")
-    lines: list[str | None] = field(default_factory=list)  # then: None = the model writes it; str = forced
+# Re-exported: the header format and the guards' table live in textgen.poetry.
+__all__ = ["MAX_TITLE", "WEAK_RHYMES", "Guided", "HeaderPlan", "check_title", "header_fields", "header_plan"]
 
 
 def header_fields(meta: CheckpointMeta | dict) -> list[str]:
     """The metadata field of each header line the model was trained with: ["form", "title"] for a
     read.header of "{form}\\n{title}"; [] when it had none (CheckpointMeta.header_fields)."""
     return (meta if isinstance(meta, CheckpointMeta) else CheckpointMeta.from_dict(meta)).header_fields
-
-
-def header_plan(fields: list[str], values: dict[str, str | None]) -> HeaderPlan | None:
-    """None when the request fixes no header field (the model then writes its header itself, if it
-    learned one). Fields after the first open one are forced after the model has written it."""
-    if not any(values.get(f) for f in fields):
-        return None
-    given: list[str] = []
-    i = 0
-    while i < len(fields) and values.get(fields[i]):
-        given.append(values[fields[i]])
-        i += 1
-    return HeaderPlan("".join(f"{v}\n" for v in given), [values.get(f) or None for f in fields[i:]])
-
-
-def check_title(title: object) -> None:
-    if title is None:
-        return
-    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE or "\n" in title:
-        raise ConfigError(f"title must be 1 to {MAX_TITLE} characters on one line, got {title!r}")
 
 
 class Guided:
@@ -89,12 +60,10 @@ class Guided:
         self.rhymed: set[int] = set()  # characters used at rhyme positions (guards)
         if self.guards:
             ids = index.char_id
-            self.weak = [ids[c] for c in WEAK_RHYMES if c in ids]
-            self.never = [ids[c] for c in SAO_PARTICLES if c in ids]
-            # Variant shapes (鴈 for 雁) a model trained before the corpus normalised them still writes.
-            self.never += [ids[c] for c in VARIANTS if c in ids]
+            # Each rule with its characters and phrases as this vocabulary's ids (those it has).
+            self.rules = [(r, [ids[c] for c in r.chars if c in ids],
+                           [[ids[c] for c in p] for p in r.phrases if all(c in ids for c in p)]) for r in RULES]  # fmt: skip
             self.rhyme_slots = set(inner.spec.rhyme_lines())
-            self.stock = [[ids[c] for c in p] for p in STOCK_PHRASES if all(c in ids for c in p)]
 
     # -- what the generator calls ------------------------------------------------------------
     def _in_header(self) -> bool:
@@ -186,15 +155,9 @@ class Guided:
         s = self.inner.slots[self.inner.pos]
         if s.kind != "char":
             return []
-        line = self.line_ids
-        banned = set(line)  # no repeat within a line ...
-        if line and line.count(line[-1]) == 1:
-            banned.discard(line[-1])  # ... except an adjacent pair, 叠字
-        banned.update(self.never)
-        for p in self.stock:
-            if line[-len(p) + 1 :] == p[:-1]:
-                banned.add(p[-1])
-        if s.line in self.rhyme_slots and s.pos == self.inner.spec.line_lengths[s.line] - 1:
-            banned.update(self.weak)
-            banned.update(self.rhymed)
+        at_rhyme = s.line in self.rhyme_slots and s.pos == self.inner.spec.line_lengths[s.line] - 1
+        slot = Next(self.line_ids, at_rhyme, self.rhymed)
+        banned: set[int] = set()
+        for rule, chars, phrases in self.rules:
+            banned |= rule.banned(slot, chars, phrases)
         return list(banned)
