@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from textgen.sampling.batch import Batch, SamplingPlan
 from textgen.sampling.constraints import PoemConstraint
 from textgen.sampling.device import _onednn_off, check_device
 from textgen.sampling.fast import QUANTIZE, FastStep
-from textgen.sampling.guided import Guided, header_plan
+from textgen.sampling.guided import Guided, HeaderPlan, header_plan
 from textgen.sampling.params import MAX_N, Completion, SamplingParams
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.sequence import Sequence
@@ -157,8 +158,12 @@ class Generator:
                 rows.append(Sequence(self, prompt, row_ids, params, seed + len(rows), constraint, skipped))
         return rows
 
-    def _header(self, params: SamplingParams, spec) -> tuple[list[int], list[list[int] | None]]:
-        """(context ids, header lines the row writes) for the model's header fields."""
+    def _header(
+        self, params: SamplingParams, spec, prompt: str = ""
+    ) -> tuple[list[int], list[list[int] | None]]:
+        """(context ids, header lines the row writes) for the model's header fields. A prompt opens
+        the poem's body: header lines the request leaves open are written by the row before it. A
+        prompt with a line per header field (songci's '浣溪沙\\n') is read as its own header."""
         from textgen.data.clean import form_name
 
         if params.title is not None and "title" not in self.header_fields:
@@ -166,7 +171,12 @@ class Generator:
         values = {"form": form_name(list(spec.line_lengths)) if spec else None, "title": params.title}
         if spec is not None and spec.is_tune:  # songci opens each ci with its tune (词牌) line
             values.update(form=None, rhythmic=spec.name)
+        body = bool(prompt) and prompt.count("\n") < len(self.header_fields)
+        if "form" in self.header_fields and not values["form"] and (body or params.title):
+            values["form"] = _implied_form(prompt)  # a form line the model would otherwise make up
         plan = header_plan(self.header_fields, values) if self.header_fields else None
+        if plan is None and body:
+            plan = HeaderPlan("", [None] * len(self.header_fields))
         if plan is None:
             return [], []
         enc = self.tokenizer.encode
@@ -181,7 +191,7 @@ class Generator:
         """(constraint or None, header context ids to prime before the prompt)."""
         spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones,
                             tune=params.tune)  # fmt: skip
-        context, lines = self._header(params, spec)
+        context, lines = self._header(params, spec, prompt)
         if spec is None and not lines:
             return None, context
         inner = None if spec is None else self._poem_constraint(spec, params)
@@ -191,14 +201,15 @@ class Generator:
         else:
             c = Guided(inner, self.index, lines=lines, guards=params.guards)
             c.feed_prompt(ids, prompt)
-            c.max_free = min(c.max_free, params.max_new_tokens - (c.remaining() - 2))
-        # Exact: a form's closing <eos> is not a generated token (a 五绝 in couplet layout takes 25).
-        need = c.remaining() - (spec is not None)
-        if need > params.max_new_tokens or (lines and None in lines and c.max_free < 1):
-            name = spec.name if spec is not None else "the header"
+        # max_new_tokens is the poem's budget: a title line the row writes (up to MAX_TITLE characters,
+        # budgeted on its own) and the prompt forced after it are not counted. Exact: a form's closing
+        # <eos> is not a generated token either (a 五绝 in couplet layout takes 25).
+        need = inner.remaining() - 1 if inner is not None else 0
+        if need > params.max_new_tokens:
+            after = " after the prompt" if ids else ""
             raise ConfigError(
-                f"max_new_tokens={params.max_new_tokens} is too few for form {name}: "
-                f"it needs {need} more tokens"
+                f"max_new_tokens={params.max_new_tokens} is too few for form {spec.name}: "
+                f"it needs {need}{after}"  # the service names its own field (max_tokens on /v1)
             )
         return c, context
 
@@ -277,3 +288,14 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
+
+
+def _implied_form(prompt: str) -> str:
+    """The form line for a prompt or title given without a form (form lines are a closed set the
+    model does not reliably write unprompted): the 律 of the prompt's first verse line, 五言 unless
+    that line shows 7 characters (or 4, 6: 四言, 六言; other lengths: 杂言)."""
+    parts = re.split(r"[，。？！；：、,.!?;:\n]", prompt.strip(), maxsplit=1)
+    n, done = len(parts[0]), len(parts) > 1  # done: the line ended on punctuation
+    if done:
+        return {4: "四言", 5: "五律", 6: "六言", 7: "七律"}.get(n, "杂言")
+    return "五律" if n <= 5 else "七律" if n <= 7 else "杂言"  # a line still being written

@@ -31,6 +31,7 @@ class Sequence:
         self.rng = torch.Generator().manual_seed(seed)  # CPU on every device: same draws everywhere
         self.stream = TextStream(gen.tokenizer, params.stop)
         self.ids: list[int] = []  # generated ids
+        self.header_tokens = 0  # of them, those of header lines (and a prompt forced after them)
         self.text = ""  # text released so far (the final text once finished)
         self.finished = False
         self.finish_reason: str | None = None
@@ -77,6 +78,10 @@ class Sequence:
             return self._finish("eos")
         self.ids.append(token_id)
         if self.constraint is not None:
+            # A header line the row writes (a title) and a prompt forced after it have their own
+            # budget: max_new_tokens counts what follows them.
+            if getattr(self.constraint, "_in_header", bool)():
+                self.header_tokens += 1
             self.constraint.advance(token_id)
         if self.presence is not None:
             self.presence[token_id] = True
@@ -86,7 +91,7 @@ class Sequence:
         self.text += delta
         if stopped:
             return delta + self._finish("stop")
-        if self.tokens >= self.params.max_new_tokens:
+        if self.tokens - self.header_tokens >= self.params.max_new_tokens:
             # A form with only its closing <eos> left has ended, budget or not.
             return delta + self._finish("eos" if self._only_eos_left(eos_id) else "length")
         return delta

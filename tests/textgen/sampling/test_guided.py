@@ -71,9 +71,14 @@ def test_a_prompt_follows_the_written_title(titled):
     assert body.startswith("明月") and len(CLAUSE.split(body)[0]) == 5
 
 
-def test_title_only_forces_the_title_after_a_form_line(titled):
-    [c] = titled.generate("", SamplingParams(title="春夜", max_new_tokens=40), seed=4)
-    assert c.text.split("\n")[1] == "春夜"
+def test_a_title_or_prompt_without_a_form_reads_an_implied_form_line(titled):
+    # The form line is not made up by the model: the title is context, the text is the poem.
+    seq = titled.new_sequence("", SamplingParams(title="春夜", max_new_tokens=40), seed=4)
+    assert titled.tokenizer.decode(seq.prompt_ids) == "五律\n春夜\n"
+    # A prompt opens the body: the model writes the title line, then the prompt is forced.
+    [c] = titled.generate("白日依山尽，", SamplingParams(max_new_tokens=40), seed=4)
+    title, body = c.text.split("\n", 1)
+    assert c.title == title and body.startswith("白日依山尽，")
 
 
 def test_titles_need_a_titled_model_and_known_characters(gen, titled):
@@ -84,11 +89,15 @@ def test_titles_need_a_titled_model_and_known_characters(gen, titled):
     with pytest.raises(ConfigError, match="title"):
         SamplingParams(title="长" * 31).validate()
     body = titled.new_sequence("", SamplingParams(form="wujue", title="春"), seed=1).constraint.remaining()
-    # body + 2 title tokens, less the closing <eos>, which is not a generated token: exactly body + 1.
-    with pytest.raises(ConfigError, match="too few"):
-        titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body), seed=1)
-    seq = titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body + 1), seed=1)
-    assert seq.constraint.max_free == 1  # room for a one-character title and its newline
+    # The title line the model writes has its own budget: the poem needs body - 1 (not its <eos>).
+    with pytest.raises(ConfigError, match=f"too few for form wujue: it needs {body - 1}$"):
+        titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body - 2), seed=1)
+    seq = titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body - 1), seed=1)
+    assert seq.constraint.max_free == 30  # a whole title, not squeezed by the poem's budget
+    [c] = titled.generate("", SamplingParams(form="wujue", max_new_tokens=body - 1), seed=1)
+    assert (
+        c.finish_reason == "eos" and [len(x) for x in CLAUSE.split(c.text.split("\n", 1)[1]) if x] == [5] * 4
+    )
 
 
 def _defects(text: str) -> list[str]:

@@ -95,11 +95,11 @@ PINS: dict[str, list[tuple[str, str, str | None]]] = {  # (text, finish_reason, 
     "guards_off": [("千穷溪更不，冬雪穷思风。\n绿春曲看目，晓思闻落家。", "eos", None)],
     "guards_on": [("穷欲溪目眠，秋柳流低啼。\n雪春绿家里，觉望闻知曲。", "eos", None)],
     "wulv_line": [("里红何闻山，看床穷望石。\n举床看玉处依思，黄霜千绿地雨多。", "eos", None)],
-    "title_written": [
+    "title_written": [  # the title has its own budget (30 characters), not max_new_tokens's
         (
-            "山眠依里多举一眠吹吹思天千更\n头浣红举少，光望玉人眠。\n穷目多看鸟，觉思更低前。",
+            "山眠依里多举一眠吹吹思天千更流举浣家举少楼光望生人晓闻目千目\n斜夜觉不低，思望柳人兮。\n里少雪低夜，五溪目石低。",
             "eos",
-            "山眠依里多举一眠吹吹思天千更",
+            "山眠依里多举一眠吹吹思天千更流举浣家举少楼光望生人晓闻目千目",
         )
     ],
     "title_given": [("依处少千落望目，香天乡更里千山。\n红望少目光思曲，晓晓里穷更落生。", "eos", None)],
