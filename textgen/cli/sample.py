@@ -18,19 +18,25 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 @click.command(
     epilog="""\b
 例子 (examples):
-  textgen sample tang --prompt 床前明月光 --seed 1
+  textgen sample tang --prompt 床前明月光 --seed 1     # the poem opens so, after its title
   textgen sample tang --form wujue                     # 五言绝句
   textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
   textgen sample tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
   textgen sample tang --form wulv --title 春夜喜雨                # 命题作诗: a 五律 to a title
   textgen sample tang --form 5,5,7,7 -n 3 --temperature 0.8 --top-k 40
-  textgen sample songci --prompt '浣溪沙\\n' --seed 3                 # 词: 词牌 as the first line
+  textgen sample songci --prompt '浣溪沙\\n' --seed 3                 # 词: a 词牌 first line holds the tune
   textgen sample songci --tune 浣溪沙 --rhyme                      # 依词牌填词: 句式, 标点, 韵位
-  textgen sample lyrics --prompt '周杰伦\\n' --max-new-tokens 120 --json   # 歌词: artist first"""
+  textgen sample lyrics --prompt 周杰伦 --max-new-tokens 120 --json   # 歌词: an artist first
+
+\b
+lyrics artists: 周杰伦 林俊杰 陈奕迅 许嵩 邓紫棋 任然 汪峰 (the corpus's; the songs mix in
+some English, Korean and other fragments, as the lyrics it learned from did)"""
 )
 @click.argument("checkpoint", type=click.Path())
 @click.option("--prompt", default="",
-              help=r"Text the poem starts with (the model continues it); \n in it is a line break.")  # fmt: skip
+              help=r"Text the poem's body starts with (the model continues it); \n in it is a line break. "
+                   r"tang writes a title line first; songci: a 词牌 as the first line holds that tune; "
+                   r"lyrics: an artist's name, alone or as the first line.")  # fmt: skip
 @click.option("--max-new-tokens", type=int, default=None,
               help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself].")  # fmt: skip
 @click.option("--min-new-tokens", type=int, default=0, show_default=True,
@@ -65,8 +71,8 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
               help="Forms: two half-lines per text line (as in the corpus) or one.")  # fmt: skip
 @click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
 @click.option("--title", default=None,
-              help="The poem's title (命题作诗), for models trained with titles (tang). With --form and no "
-                   "title, the model writes its own title line first.")  # fmt: skip
+              help="The poem's title (命题作诗), for models trained with titles (tang); printed once, as the "
+                   "first line. Without it, tang writes its own title line first (with --form or --prompt).")  # fmt: skip
 @click.option("--guards/--no-guards", default=True, show_default=True,
               help="Degeneration guards for classical forms: no character 3 times in a line, 叠字 only as a "
                    "pair, no repeated or function-word rhymes, no 兮.")  # fmt: skip
@@ -96,6 +102,7 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
     from textgen.sampling.device import configure_cpu
 
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    given_budget = max_new_tokens is not None
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
         max_new_tokens = MAX_NEW_TOKENS if (form or acrostic or tune) else 200
     params = SamplingParams(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
@@ -109,6 +116,12 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
     configure_cpu(threads)
     gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize, layout=layout)
+    prompt, implied = _header_prompt(gen, prompt, tune)
+    if implied != tune:  # `--prompt '浣溪沙\n'` holds its tune
+        tune = implied
+        budget = params.max_new_tokens if given_budget else MAX_NEW_TOKENS
+        params = dataclasses.replace(params, tune=tune, max_new_tokens=budget)
+        params.validate()
     if params.rhyme_scheme is None:  # the model's own, written out with --json for the judge
         params = dataclasses.replace(params, rhyme_scheme=gen.rhyme_scheme)
     seqs = gen.new_rows(prompt, params, n=n, seed=seed, on_unknown=on_unknown)  # completion i: seed + i
@@ -139,8 +152,41 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
                 _out("\n" + prompt + seqs[printed].text)  # a blank line between completions
 
 
+# The artists of the shipped lyrics corpus (corpora/lyrics): each song opens with one of them.
+ARTISTS = {"lyrics": ("周杰伦", "林俊杰", "陈奕迅", "许嵩", "邓紫棋", "任然", "汪峰")}
+
+
+def _header_prompt(gen, prompt: str, tune: str | None) -> tuple[str, str | None]:
+    """(prompt, tune) for models whose documents open with one header line. songci: a prompt that
+    opens with a known 词牌 holds that tune, as --tune does. lyrics: a prompt that is an artist's
+    name, or whose first line is, reads it as the artist line; an unknown artist is an error (a
+    prompt without a line break otherwise opens the song)."""
+    from textgen.errors import ConfigError
+    from textgen.poetry.tunes import find_tune
+
+    first, newline, rest = prompt.partition("\n")
+    name = first.strip()
+    if gen.header_fields == ["rhythmic"] and name:
+        found = find_tune(name)
+        if found is not None and tune in (None, found.name):
+            return rest, found.name
+        if found is None and newline and tune is None:
+            raise ConfigError(f"the first line of a ci prompt is its tune (词牌), and {name!r} is not one "
+                              "`textgen tunes` knows (a prompt without a line break opens the ci)")  # fmt: skip
+    artists = ARTISTS.get(gen.checkpoint.meta.corpus.name)
+    if gen.header_fields == ["artist"] and artists and (newline or name in artists):
+        if name not in artists:
+            raise ConfigError(f"unknown artist {name!r}: the first line of a lyrics prompt is one of "
+                              f"{', '.join(artists)} (a prompt without a line break opens the song)")  # fmt: skip
+        return name + "\n" + rest, tune
+    return prompt, tune
+
+
 def _finish(seqs, i, params, as_json) -> None:
     c = seqs[i].completion()
+    if not c.text.strip():  # an empty poem is not a silent success
+        print(f"warning: completion {i + 1} is empty (the model ended at once); --min-new-tokens N "
+              "makes it write at least N tokens", file=sys.stderr)  # fmt: skip
     if as_json:
         d = c.to_dict() | {
             k: v

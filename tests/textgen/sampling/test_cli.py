@@ -118,3 +118,84 @@ def test_sample_prompt_backslash_n_is_a_line_break(ckpt_path, capsys, gen):
     assert code == 0, err
     want = gen.generate("春夏\n", SamplingParams(max_new_tokens=10), seed=3)[0]
     assert out == "春夏\n" + want.text + "\n"
+
+
+def header_model(path, header: str, corpus: str, chars: str = ""):
+    """A tiny random model whose documents (its meta says) open with `header` lines."""
+    import torch
+
+    from textgen.checkpoint import save_checkpoint
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.tokenizer import CharTokenizer
+
+    from .conftest import TEXT
+
+    tok = CharTokenizer.train([TEXT + chars])
+    torch.manual_seed(3)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
+    meta = {"corpus": {"name": corpus, "manifest": {"read": {"header": header}}}}
+    save_checkpoint(path, model, tok, meta)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("headers")
+    return {
+        "tang": header_model(d / "tang.safetensors", "{form}\n{title}", "tang", "五绝七律言古杂"),
+        "songci": header_model(d / "songci.safetensors", "{rhythmic}", "songci", "浣溪沙"),
+        "lyrics": header_model(d / "lyrics.safetensors", "{artist}", "lyrics", "周杰伦林俊"),
+    }
+
+
+def test_a_prompt_opens_the_body_after_a_title_the_model_writes(models, capsys):
+    argv = ["sample", models["tang"], "--prompt", "白日依山尽，", "--seed", "2"]
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 0, err
+    r = json.loads(out)
+    title, body = r["text"].split("\n", 1)
+    assert r["title"] == title and 1 <= len(title) <= 30 and body.startswith("白日依山尽，")
+    assert (
+        r["tokens"] - len(title) - 1 - len("白日依山尽，") <= 200
+    )  # the title and the prompt: not the budget
+    assert run(argv, capsys)[1] == r["text"] + "\n"  # printed once, as written
+
+
+def test_a_title_without_a_form_is_printed_once(models, capsys):
+    argv = ["sample", models["tang"], "--title", "春夜", "--seed", "1", "--max-new-tokens", "30"]
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["title"] == "春夜" and not r["text"].startswith("春夜\n")  # context, not text
+    assert run(argv, capsys)[1] == "春夜\n" + r["text"] + "\n"
+
+
+def test_a_form_budget_counts_the_poem_not_the_title(models, capsys):
+    code, _, err = run(["sample", models["tang"], "--form", "wujue", "--max-new-tokens", "24"], capsys)
+    assert code == 1 and "max_new_tokens=24 is too few for form wujue: it needs 25" in err
+    argv = ["sample", models["tang"], "--form", "wujue", "--max-new-tokens", "25", "--seed", "1", "--json"]
+    code, out, err = run(argv, capsys)
+    r = json.loads(out)
+    assert code == 0 and r["finish_reason"] == "eos" and r["title"] and r["text"].count("\n") == 2
+
+
+def test_a_tune_as_the_first_line_holds_the_tune(models, capsys):
+    base = ["sample", models["songci"], "--seed", "3", "--json"]
+    r = json.loads(run([*base, "--prompt", "浣溪沙\\n"], capsys)[1])
+    assert r["tune"] == "浣溪沙" and r["finish_reason"] == "eos"
+    assert r == json.loads(run([*base, "--tune", "浣溪沙"], capsys)[1]) | {"prompt": ""}
+    code, _, err = run([*base, "--prompt", "春夏\\n"], capsys)
+    assert code == 1 and "春夏" in err and "词牌" in err
+
+
+def test_lyrics_name_their_artists(models, capsys):
+    base = ["sample", models["lyrics"], "--seed", "3", "--max-new-tokens", "20"]
+    alone = run([*base, "--prompt", "周杰伦", "--min-new-tokens", "5"], capsys)[1]
+    assert alone.startswith("周杰伦\n") and len(alone) > len("周杰伦\n\n")
+    assert alone == run([*base, "--prompt", "周杰伦\\n", "--min-new-tokens", "5"], capsys)[1]
+    code, out, err = run([*base, "--prompt", "周杰伦"], capsys)  # this random model ends at once
+    assert (code, out) == (0, "周杰伦\n\n") and "completion 1 is empty" in err
+    code, _, err = run([*base, "--prompt", "林俊\\n春"], capsys)
+    assert code == 1 and "unknown artist '林俊'" in err and "周杰伦, 林俊杰" in err
+    code, out, _ = run(["sample", "--help"], capsys)
+    assert "周杰伦 林俊杰 陈奕迅 许嵩 邓紫棋 任然 汪峰" in out
