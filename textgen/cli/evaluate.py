@@ -206,4 +206,9 @@ def _corpus_of(ckpt, checkpoint):
     corpus = ckpt.meta.corpus
     if not corpus.name:
         raise CheckpointError(f"{checkpoint}: records no corpus; use --text-file")
-    return prepare_recorded(corpus.to_dict(), progress=True, tokenizer=ckpt.tokenizer)
+    from textgen.errors import CorpusError
+
+    try:
+        return prepare_recorded(corpus.to_dict(), progress=True, tokenizer=ckpt.tokenizer)
+    except CorpusError as e:  # eval reads the mirror from the environment only: no --mirror here
+        raise CorpusError(str(e).replace("or pass --mirror DIR", "before textgen eval")) from None

@@ -199,3 +199,9 @@ def test_lyrics_name_their_artists(models, capsys):
     assert code == 1 and "unknown artist '林俊'" in err and "周杰伦, 林俊杰" in err
     code, out, _ = run(["sample", "--help"], capsys)
     assert "周杰伦 林俊杰 陈奕迅 许嵩 邓紫棋 任然 汪峰" in out
+
+
+def test_eval_names_the_way_to_its_mirror(capsys, monkeypatch):
+    monkeypatch.delenv("TEXTGEN_MIRROR", raising=False)  # the lyrics corpora come from a local mirror
+    code, _, err = run(["eval", "lyrics", "--quiet"], capsys)
+    assert code == 1 and "TEXTGEN_MIRROR=DIR before textgen eval" in err and "--mirror" not in err
