@@ -47,10 +47,11 @@ HELP = {
     "epochs": "stop after this many epochs (0 = no limit)",
     "max_steps": "stop after this many steps (0 = no limit)",
     "time_budget": "stop after this many minutes of training (0 = no limit)",
-    "eval_interval": "steps between evaluations and checkpoints",
+    "eval_interval": "steps between evaluations and checkpoints (at most one epoch)",
     "eval_tokens": "validation tokens per evaluation (0 = whole split)",
     "log_interval": "steps between log lines in metrics.jsonl",
-    "patience": "early stopping: evaluations without a better val loss (0 = off)",
+    "patience": "early stopping: stop after this many evaluations without a better val loss "
+    "[default: 5; 0 = never]",
     "divergence_factor": "stop when the loss rises above this multiple of its best",
     "seed": "random seed (weights, stream offsets, dropout)",
     "device": "auto | cpu | cuda | mps",
@@ -192,10 +193,12 @@ def train(source, preset, tokenizer, vocab_size, min_freq, resume, name, overwri
     result = run_training(data, model_cfg, cfg, resume=resume, overwrite=overwrite, quiet=quiet)
     run, first = result["run_dir"], os.environ.get("RANK", "0") == "0"  # torchrun: one report
     if first:
-        click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']})")
+        best = result["best"]
+        at = f"; best checkpoint from step {best['step']}, {best['bpc']:.3f} val bits/char" if best else ""
+        click.echo(f"run: {run} ({result['stop_reason']} at step {result['step']}{at})")
     if result["stop_reason"] == "interrupted":
         raise click.exceptions.Exit(130)  # `textgen train ... && textgen export ...` must not go on
-    if first:
+    if first:  # a run directory means its best checkpoint to all three
         click.echo(f"next: textgen sample {run}    textgen eval {run}    textgen serve {run}")
 
 

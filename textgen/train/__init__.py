@@ -7,9 +7,11 @@
     result = train(data, model_cfg, train_cfg)      # {"step", "best", "test", "run_dir", ...}
 
 Modules: config (TrainConfig, presets), loader (stream batches), schedule (learning rate),
-trainer (the loop), checkpointing (saving and resuming a run), validation (val/test during a run),
-progress (what a run prints), evaluate (bits per character), runlog (metrics.jsonl, loss.png),
-state (last.state.pt), device (--device), distributed (torchrun set-up).
+trainer (the loop, and what each validation score means), state (RunState, where a run stands;
+last.state.pt), checkpointing (the run directory: saving, resuming), validation (scoring val/test
+during a run), progress (what a run prints, from numbers), parts (optimizer, plan, warm start),
+evaluate (bits per character), runlog (metrics.jsonl, loss.png), device (--device), distributed
+(torchrun set-up).
 """
 
 from textgen.train.config import PRESETS, TrainConfig, resolve_config

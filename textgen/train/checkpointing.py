@@ -1,9 +1,10 @@
-"""The trainer's run directory: checks before a run starts, the resume state taken from (and put back
-into) a Trainer, and saving best/last checkpoints, meta.json, last.state.pt and loss.png together.
+"""A run directory: checks before a run starts, saving best/last checkpoints, meta.json and
+last.state.pt together, loss.png, and the pieces of a resume state that span ranks (the carried
+hidden state and the RNG streams). Everything here takes plain values; the trainer assembles them.
 
     check_writable(run_dir)                  # TextgenError now, not after an hour of training
-    save(trainer, metrics, best=True)        # every rank calls it (the state is gathered); rank 0 writes
-    restore_state(trainer, read_resume_state(run_dir, corpus, model_cfg))
+    save(run_dir, model, tokenizer, meta, state, best=True)      # rank 0
+    state = read_resume_state(run_dir, corpus, model_cfg)
 
 The file format of last.state.pt itself is textgen.train.state; checkpoints are textgen.checkpoint.
 """
@@ -13,21 +14,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
-from textgen.checkpoint import save_checkpoint
+from textgen.checkpoint import CheckpointMeta, save_checkpoint
 from textgen.errors import CheckpointError, TextgenError
-from textgen.model import ModelConfig
+from textgen.model import RNNLM, ModelConfig
 from textgen.paths import atomic_write_text
+from textgen.tokenizer import Tokenizer
+from textgen.train.distributed import Dist
 from textgen.train.runlog import plot_runs
 from textgen.train.state import STATE_FILE, check_same_corpus, read_state, write_state
-
-if TYPE_CHECKING:
-    from textgen.train.trainer import Trainer
 
 
 def git_commit() -> str:
@@ -77,105 +75,60 @@ def clear_run(run_dir: Path) -> None:
         (run_dir / f).unlink(missing_ok=True)
 
 
-def capture_state(tr: Trainer) -> dict:
-    """Everything an exact resume needs. Every rank must call it: it gathers hidden and RNG states."""
-    hidden = tr.hidden
-    if hidden is not None:
-        hidden = tuple(hidden) if isinstance(hidden, tuple) else (hidden,)
-        hidden = [tr.dist.gather_rows(h.float()).cpu() for h in hidden]
+def gather_hidden(hidden, dist: Dist) -> list[torch.Tensor] | None:
+    """The carried hidden state of every rank, rows in global order, on the CPU. Every rank calls it."""
+    if hidden is None:
+        return None
+    hidden = tuple(hidden) if isinstance(hidden, tuple) else (hidden,)
+    return [dist.gather_rows(h.float()).cpu() for h in hidden]
+
+
+def scatter_hidden(saved: list[torch.Tensor] | None, dist: Dist, batch_size: int, device, lstm: bool):
+    """This rank's rows of a gathered hidden state: (h, c) for an LSTM, else h."""
+    if saved is None:
+        return None
+    per = batch_size // dist.world_size
+    hs = [h[:, dist.rank * per : (dist.rank + 1) * per].to(device) for h in saved]
+    return tuple(hs) if lstm else hs[0]
+
+
+def gather_rng(dist: Dist, device: torch.device) -> list[dict]:
+    """Every rank's RNG states (dropout masks). Every rank calls it."""
     rng = {"cpu": torch.get_rng_state()}
-    if tr.device.type == "cuda":
-        rng["cuda"] = torch.cuda.get_rng_state(tr.device)
-    rngs = tr.dist.gather_objects(rng)
-    return {
-        "model": {k: v.cpu() for k, v in tr.model.state_dict().items()},
-        "optimizer": tr.opt.state_dict(),
-        "schedule": tr.sched.state_dict(),
-        "loader": tr.loader.state_dict(),
-        "hidden": hidden,
-        "rng": rngs,
-        "step": tr.step,
-        "elapsed": tr.elapsed,
-        "chars_seen": tr.chars_seen,
-        "best_val": tr.best_val,
-        "best_metrics": tr.best_metrics,
-        "bad_evals": tr.bad_evals,
-        "world_size": tr.dist.world_size,
-        "model_config": tr.model_cfg.to_dict(),
-        "train_config": tr.cfg.to_dict(),
-        "corpus": tr.corpus,
-    }
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return dist.gather_objects(rng)
 
 
-def restore_state(tr: Trainer, s: dict) -> None:
-    """Put a captured state back into a freshly built Trainer (this rank's share of it)."""
-    tr.model.load_state_dict(s["model"])
-    tr.opt.load_state_dict(s["optimizer"])
-    tr.sched.load_state_dict(s["schedule"])
-    tr.loader.load_state_dict(s["loader"])
-    tr.step, tr.elapsed = int(s["step"]), float(s["elapsed"])
-    tr.chars_seen, tr.best_val = float(s["chars_seen"]), float(s["best_val"])
-    tr.best_metrics, tr.bad_evals = dict(s["best_metrics"]), int(s["bad_evals"])
-    if s["hidden"] is not None:
-        per = tr.cfg.batch_size // tr.dist.world_size
-        rows = slice(tr.dist.rank * per, (tr.dist.rank + 1) * per)
-        hs = [h[:, rows].to(tr.device) for h in s["hidden"]]
-        tr.hidden = tuple(hs) if tr.model_cfg.cell == "lstm" else hs[0]
-    rngs = s["rng"]
-    if len(rngs) == tr.dist.world_size:  # same layout: every rank continues its own stream
-        torch.set_rng_state(rngs[tr.dist.rank]["cpu"])
-        if tr.device.type == "cuda" and "cuda" in rngs[tr.dist.rank]:
-            torch.cuda.set_rng_state(rngs[tr.dist.rank]["cuda"], tr.device)
-    if tr.main:
-        tr.metrics.truncate_after(tr.step)
+def restore_rng(rngs: list[dict], dist: Dist, device: torch.device) -> None:
+    if len(rngs) == dist.world_size:  # same layout: every rank continues its own stream
+        torch.set_rng_state(rngs[dist.rank]["cpu"])
+        if device.type == "cuda" and "cuda" in rngs[dist.rank]:
+            torch.cuda.set_rng_state(rngs[dist.rank]["cuda"], device)
 
 
-def run_meta(tr: Trainer, metrics: dict) -> dict:
-    """meta.json, also stored in both checkpoints."""
-    return {
-        "corpus": tr.corpus,
-        "train_config": tr.cfg.to_dict(),
-        "metrics": metrics,
-        "best": tr.best_metrics,
-        "step": tr.step,
-        "epoch": round(tr.loader.progress, 4),
-        "chars_seen": tr.chars_seen,
-        "elapsed_s": round(tr.elapsed, 1),
-        "params": tr.model.num_params(),
-        "git_commit": git_commit(),
-        "world_size": tr.dist.world_size,
-        "device": tr.device.type,
-    }
-
-
-def save(tr: Trainer, metrics: dict, best: bool, final: bool = False) -> None:
-    """last (+ best) checkpoint, meta.json, resume state, picture. Rank 0 only, but every rank
-    takes part in gathering the state."""
-    state = capture_state(tr)
-    if not tr.main:
-        return
-    meta = run_meta(tr, metrics)
-    tok = tr.data.tokenizer
+def save(
+    run_dir: Path, model: RNNLM, tokenizer: Tokenizer, meta: CheckpointMeta, state: dict, best: bool
+) -> None:
+    """last (+ best) checkpoint, meta.json and the resume state, each written atomically."""
     try:
         if best:
-            save_checkpoint(tr.run_dir / "best.safetensors", tr.model, tok, meta)
-        save_checkpoint(tr.run_dir / "last.safetensors", tr.model, tok, meta)
-        atomic_write_text(tr.run_dir / "meta.json", _json(meta))
-        write_state(tr.run_dir, state)
+            save_checkpoint(run_dir / "best.safetensors", model, tokenizer, meta)
+        save_checkpoint(run_dir / "last.safetensors", model, tokenizer, meta)
+        atomic_write_text(run_dir / "meta.json", _json(meta.to_dict()))
+        write_state(run_dir, state)
     except OSError as e:
-        raise TextgenError(f"{tr.run_dir}: cannot write checkpoint ({e.strerror or e})") from e
-    # Redraw at most once a minute: drawing costs about half a second.
-    if final or time.monotonic() - tr.last_plot > 60:
-        plot(tr)
+        raise TextgenError(f"{run_dir}: cannot write checkpoint ({e.strerror or e})") from e
 
 
-def plot(tr: Trainer) -> None:
-    """Redraw loss.png from metrics.jsonl (rank 0); a failure is only a warning."""
-    tr.last_plot = time.monotonic()
+def plot(run_dir: Path, label: str) -> str:
+    """Redraw loss.png from metrics.jsonl: "" or, when it failed, why (a picture is not worth
+    stopping a run for)."""
     try:
-        plot_runs([tr.run_dir], tr.run_dir / "loss.png", labels=[tr.data.name])
-    except (OSError, ValueError) as e:  # a picture is not worth stopping a run for
-        tr.log(f"warning: could not draw loss.png ({e})")
+        plot_runs([run_dir], run_dir / "loss.png", labels=[label])
+    except (OSError, ValueError) as e:
+        return str(e)
+    return ""
 
 
 def add_test_result(run_dir: Path, event: dict) -> None:

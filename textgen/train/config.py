@@ -33,10 +33,13 @@ class TrainConfig:
     epochs: float = 0.0  # 0 = no limit
     max_steps: int = 0  # 0 = no limit
     time_budget: float = 0.0  # minutes of training (0 = no limit); cosine decays over it
-    eval_interval: int = 500  # steps between validation runs (and last/best checkpoints)
+    eval_interval: int = 500  # steps between validation runs (and last/best checkpoints); at most an epoch
     eval_tokens: int = 100_000  # validation tokens scored per eval (0 = the whole split)
     log_interval: int = 50
-    patience: int = 0  # stop after this many evals without a better val loss (0 = never)
+    # Stop after this many evaluations without a better val loss (0 = never). On by default: on a
+    # small text the validation loss turns and rises within a few epochs (the text is being learned
+    # by heart), and a long run then only moves the last checkpoint further from the best.
+    patience: int = 5
     divergence_factor: float = 4.0  # stop if the smoothed loss exceeds this x its best
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps

@@ -14,8 +14,8 @@ batch one process would. The position (epoch, step) is the whole state, so a res
 exactly the batches the uninterrupted one would have.
 
     loader = StreamLoader(ids, batch_size=64, seq_len=64, seed=1337)
-    for x, y in loader.epoch_batches():   # (B/W, T) int64 tensors
-        ...
+    x, y, new_epoch = loader.next_batch()   # (B/W, T) int64 tensors; True: the hidden state resets
+    loader.progress                         # epochs done, fractional
 """
 
 from __future__ import annotations

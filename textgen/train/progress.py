@@ -1,24 +1,60 @@
 """What a run reports while it trains: the opening lines (model, data, device), the progress bar, the
-speed and time estimate after the first steps, and the window of steps behind each "train" event of
-metrics.jsonl. Everything prints through Trainer.log (rank 0, not --quiet) to stderr.
+speed and time estimate after the first steps (with a warning when the plan is many epochs of a
+small text), and the window of steps behind each "train" event of metrics.jsonl. These take
+numbers (a Plan, a RunState), never the trainer; the trainer prints what they return.
 
-    print_start(trainer)
-    bar, by_time = progress_bar(trainer)     # over steps, or seconds when only --time-budget bounds it
-    window = TrainWindow(); window.add(loss, tokens, seconds, grad_norm)
-    event = window.event(trainer, mean_loss, lr)
+    plan = Plan(total_steps=5000, time_budget_s=0, steps_per_epoch=80, train_tokens=330_000,
+                tokens_per_step=4096, chars_per_token=1.0, eval_interval=250, eval_tokens=50_000)
+    estimate_lines(plan, RunState(step=3000), s_per_step=0.2, patience=5)
+    # ['speed: 20,480 characters/s (200 ms/step); about 7 min more: 2,000 steps, to step 5,000 (62 epochs)',
+    #  'warning: the plan is 62 epochs of a small text (330,000 characters): ...']
+    window = TrainWindow()
+    window.add(4.2, 4096, 0.2, 1.0)     # loss, tokens, seconds, gradient norm of one step
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
-if TYPE_CHECKING:
-    from textgen.train.trainer import Trainer
+from textgen.model import ModelConfig
+from textgen.train.state import RunState
+
+MANY_EPOCHS = 50  # a plan past this many epochs is warned about: the text will be learned by heart
+
+
+@dataclass
+class Plan:
+    """A run's plan in numbers."""
+
+    total_steps: int  # the step budget (0: not bounded in steps)
+    time_budget_s: float  # the training-time budget (0: not bounded in time)
+    steps_per_epoch: int
+    train_tokens: int  # the train split
+    tokens_per_step: int  # over all ranks
+    chars_per_token: float  # of the train split
+    eval_interval: int  # steps between evaluations
+    eval_tokens: int  # tokens scored per evaluation
+
+    def steps_left(self, run: RunState, s_per_step: float = 0.0) -> int | None:
+        """Training steps until the first budget is reached (a time budget at s_per_step seconds of
+        training a step); None when nothing bounds the run, or only time does and the speed is unknown."""
+        left = []
+        if self.total_steps:
+            left.append(max(self.total_steps - run.step, 0))
+        if self.time_budget_s and s_per_step > 0:
+            left.append(int(max(self.time_budget_s - run.elapsed, 0.0) / s_per_step))
+        return min(left) if left else None
+
+    def wall_per_step(self, s_per_step: float) -> float:
+        """Seconds per step on the clock: evaluations add roughly eval_tokens at 3x the training rate
+        every eval_interval steps (they are not counted in the time budget)."""
+        eval_s = self.eval_tokens / (3 * self.tokens_per_step / s_per_step)
+        return s_per_step + eval_s / self.eval_interval
 
 
 def fmt_minutes(seconds: float) -> str:
@@ -29,71 +65,106 @@ def fmt_minutes(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _threads(n: int) -> str:
-    return f"{n} thread" + "s" * (n != 1)
-
-
-def print_start(tr: Trainer) -> None:
-    """The model, the data and where the run goes, before the first step."""
-    c, m = tr.cfg, tr.model
-    spe = tr.loader.steps_per_epoch
-    tr.log(
-        f"model: {m.config.cell} {m.config.n_layer}x{m.config.hidden_size}, embedding {m.config.n_embd}, "
-        f"vocabulary {m.config.vocab_size:,}, {m.num_params() / 1e6:.2f}M parameters"
-        + (f", adaptive softmax {m.config.adaptive_cutoffs}" if m.config.adaptive_cutoffs else "")
+def model_line(cfg: ModelConfig, params: int) -> str:
+    return (
+        f"model: {cfg.cell} {cfg.n_layer}x{cfg.hidden_size}, embedding {cfg.n_embd}, "
+        f"vocabulary {cfg.vocab_size:,}, {params / 1e6:.2f}M parameters"
+        + (f", adaptive softmax {cfg.adaptive_cutoffs}" if cfg.adaptive_cutoffs else "")
     )
-    tr.log(
-        f"data: {tr.data.name}, {len(tr.data.splits['train']):,} train tokens, {spe:,} steps per epoch "
-        f"({c.batch_size} streams x {c.seq_len}); device {tr.device.type}"
-        + (f" x {tr.dist.world_size} processes" if tr.dist.enabled else "")
-        + (f", {_threads(torch.get_num_threads())}" if tr.device.type == "cpu" else "")
-        + f"; run dir {tr.run_dir}"
+
+
+def data_line(
+    name: str,
+    plan: Plan,
+    streams: str,
+    device: str,
+    world_size: int,
+    threads: int,
+    run_dir: Path,
+) -> str:
+    """streams: "64 streams x 64"; threads: CPU threads (0 off the CPU)."""
+    return (
+        f"data: {name}, {plan.train_tokens:,} train tokens, {plan.steps_per_epoch:,} steps per epoch "
+        f"({streams}); device {device}"
+        + (f" x {world_size} processes" if world_size > 1 else "")
+        + (f", {threads} thread" + "s" * (threads != 1) if threads else "")
+        + f"; run dir {run_dir}"
     )
-    if not (tr.total_steps or c.time_budget or c.patience):
-        tr.log("warning: no --epochs, --max-steps, --time-budget or --patience: runs until Ctrl-C")
-    if tr.step:
-        tr.log(f"resuming at step {tr.step} (epoch {tr.loader.progress:.2f})")
 
 
-def progress_bar(tr: Trainer) -> tuple[tqdm, bool]:
-    """(bar, by_time): a tqdm bar over steps, or over seconds when only a time budget bounds the run."""
-    c = tr.cfg
-    bar_total = tr.total_steps or (int(c.time_budget * 60) if c.time_budget else None)
-    by_time = not tr.total_steps and bool(c.time_budget)
-    bar = tqdm(
-        total=bar_total,
-        initial=int(tr.elapsed) if by_time else tr.step,
-        unit="s" if by_time else "step",
-        disable=not tr.main or tr.quiet,
-        dynamic_ncols=True,
-        file=sys.stderr,
-    )
-    return bar, by_time
-
-
-def print_estimate(tr: Trainer, s_per_step: float) -> None:
-    """Characters per second and how long the rest of the run will take, evaluations included."""
-    c = tr.cfg
-    cps = c.batch_size * c.seq_len * tr.data.cpt("train") / s_per_step
-    # Evaluations add roughly eval_tokens / (3x the training rate) per eval_interval steps.
-    eval_tokens = c.eval_tokens or len(tr.data.splits["val"])
-    eval_s = eval_tokens / (3 * c.batch_size * c.seq_len / s_per_step)
-    per_step = s_per_step + eval_s / c.eval_interval
-    remaining = []
-    if tr.total_steps:
-        remaining.append((tr.total_steps - tr.step) * per_step)
-    if c.time_budget:
-        remaining.append(max(c.time_budget * 60 - tr.elapsed, 0.0))
-    spe = tr.loader.steps_per_epoch
-    if remaining:
-        left = min(remaining)
-        steps = tr.step + int(left / per_step)
-        tr.log(
-            f"speed: {cps:,.0f} characters/s ({s_per_step * 1000:.0f} ms/step); this run will take about "
-            f"{fmt_minutes(left)} more: ~{steps:,} steps, ~{steps / spe:.2f} epochs"
+def start_warnings(plan: Plan, patience: int, configured_eval_interval: int) -> list[str]:
+    lines = []
+    if not (plan.total_steps or plan.time_budget_s or patience):
+        lines.append("warning: no --epochs, --max-steps, --time-budget or --patience: runs until Ctrl-C")
+    if plan.eval_interval < configured_eval_interval:
+        lines.append(
+            f"evaluating every epoch ({plan.eval_interval} steps) rather than every {configured_eval_interval}: "
+            "a small text is learned by heart in a few epochs"
         )
-    else:
-        tr.log(f"speed: {cps:,.0f} characters/s; one epoch takes about {fmt_minutes(spe * per_step)}")
+    return lines
+
+
+def estimate_lines(plan: Plan, run: RunState, s_per_step: float, patience: int) -> list[str]:
+    """Characters per second and how long the rest of the run will take, evaluations included; a
+    warning when that is many epochs of a small text."""
+    cps = plan.tokens_per_step * plan.chars_per_token / s_per_step
+    per_step = plan.wall_per_step(s_per_step)
+    left = plan.steps_left(run, s_per_step)
+    if left is None:
+        return [
+            f"speed: {cps:,.0f} characters/s; one epoch takes about {fmt_minutes(plan.steps_per_epoch * per_step)}"
+        ]
+    end = run.step + left
+    epochs = end / plan.steps_per_epoch
+    about = "~" if plan.time_budget_s else ""  # a time budget's steps are an estimate
+    lines = [
+        f"speed: {cps:,.0f} characters/s ({s_per_step * 1000:.0f} ms/step); about {fmt_minutes(left * per_step)} more: "
+        f"{about}{left:,} steps, to step {about}{end:,} ({about}{epochs:,.{2 if epochs < 10 else 0}f} epochs)"
+    ]
+    if epochs > MANY_EPOCHS:
+        lines.append(
+            f"warning: the plan is {about}{epochs:,.0f} epochs of a small text "
+            f"({plan.train_tokens * plan.chars_per_token:,.0f} characters): seen that often, it is learned by heart and the validation loss rises. "
+            + (
+                f"The run stops after {patience} evaluations without a better one (--patience); "
+                if patience
+                else "--patience 0: nothing stops the run early; "
+            )
+            + "sample, eval and serve use the best checkpoint. For fewer epochs give --epochs or --max-steps."
+        )
+    return lines
+
+
+class StepBar:
+    """A tqdm bar over training steps. Its total is the step the run should end at: the step budget
+    or, under a time budget, the step the budget is expected to reach at the speed measured so far."""
+
+    def __init__(self, plan: Plan, step: int, enabled: bool):
+        self.plan = plan
+        self.bar = tqdm(
+            total=plan.total_steps or None,
+            initial=step,
+            unit="step",
+            disable=not enabled,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+    def update(self, step: int) -> None:
+        self.bar.update(step - self.bar.n)
+
+    def estimate(self, run: RunState, s_per_step: float) -> None:
+        """Re-aim the total under a time budget, from the measured seconds per step."""
+        left = self.plan.steps_left(run, s_per_step)
+        if self.plan.time_budget_s and left is not None:
+            self.bar.total = run.step + left
+            self.bar.refresh()
+
+    def set_postfix(self, **values) -> None:
+        self.bar.set_postfix(**values)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class TrainWindow:
@@ -114,19 +185,19 @@ class TrainWindow:
             self.grad_norm + grad_norm,
         )
 
-    def event(self, tr: Trainer, mean_loss: float, lr: float) -> dict:
+    def event(self, run: RunState, epoch: float, mean_loss: float, lr: float, chars_per_token: float) -> dict:
         """The "train" event; mean_loss is the window's mean loss averaged over the ranks."""
         tps = self.tokens / max(self.time, 1e-9)
         return {
             "kind": "train",
-            "step": tr.step,
-            "epoch": round(tr.loader.progress, 4),
-            "chars_seen": tr.chars_seen,
+            "step": run.step,
+            "epoch": round(epoch, 4),
+            "chars_seen": run.chars_seen,
             "loss": mean_loss,
-            "bpc": mean_loss / tr.data.cpt("train") / math.log(2),
+            "bpc": mean_loss / chars_per_token / math.log(2),
             "lr": lr,
             "grad_norm": self.grad_norm / self.n,
             "tokens_per_s": tps,
-            "chars_per_s": tps * tr.data.cpt("train"),
-            "elapsed": round(tr.elapsed, 1),
+            "chars_per_s": tps * chars_per_token,
+            "elapsed": round(run.elapsed, 1),
         }

@@ -7,7 +7,10 @@ follows the share of the budget used, whatever the machine's speed.
 
     sched = LRSchedule(cfg, total_steps=10_000)
     lr = sched.lr(step, elapsed_s)          # set it on the optimizer each step
-    sched.observe(val_loss)                 # plateau: after each evaluation
+    sched.observe(bad_evals=2)              # after each evaluation: evaluations since the best
+
+The run counts evaluations without improvement once (RunState.bad_evals); early stopping and the
+plateau schedule both read that count.
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ class LRSchedule:
         self.cfg = cfg
         self.total_steps = total_steps  # 0 = unbounded in steps
         self.scale = 1.0  # plateau multiplier
-        self.best = math.inf
-        self.bad_evals = 0
 
     def progress(self, step: int, elapsed_s: float) -> float:
         p = 0.0
@@ -55,20 +56,15 @@ class LRSchedule:
             return max(c.lr * self.scale, c.min_lr)
         return c.lr
 
-    def observe(self, val_loss: float) -> None:
-        """Record an evaluation; on plateau, shrink the lr after `plateau_patience` bad ones."""
-        if val_loss < self.best - 1e-4:
-            self.best, self.bad_evals = val_loss, 0
-            return
-        self.bad_evals += 1
-        if self.cfg.lr_schedule == "plateau" and self.bad_evals >= self.cfg.plateau_patience:
+    def observe(self, bad_evals: int) -> None:
+        """After an evaluation, given the run's evaluations since its best: on plateau, shrink the lr
+        after every `plateau_patience` of them."""
+        every = max(self.cfg.plateau_patience, 1)
+        if self.cfg.lr_schedule == "plateau" and bad_evals and bad_evals % every == 0:
             self.scale *= self.cfg.plateau_factor
-            self.bad_evals = 0
 
     def state_dict(self) -> dict:
-        return {"scale": self.scale, "best": self.best, "bad_evals": self.bad_evals}
+        return {"scale": self.scale}
 
     def load_state_dict(self, state: dict) -> None:
-        self.scale = float(state["scale"])
-        self.best = float(state["best"])
-        self.bad_evals = int(state["bad_evals"])
+        self.scale = float(state["scale"])  # older files also hold a best and count of their own

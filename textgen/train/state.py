@@ -1,17 +1,24 @@
-"""The resume file of a run directory (last.state.pt) and checks that a run may be resumed.
+"""A run's state: where it stands (RunState) and its resume file (last.state.pt).
 
-last.state.pt is a torch.save of tensors and primitives only (model, optimizer and schedule state,
-step, RNG states, loader position, carried hidden state, configs), loaded with weights_only=True.
+RunState is the one home of what a run counts over resumes (step, training seconds and
+characters, the best evaluation, evaluations since it) and of why it stops. last.state.pt is a
+torch.save of tensors and primitives only (model, optimizer and schedule state, the RunState, RNG
+states, loader position, carried hidden state, configs), loaded with weights_only=True; read_state
+raises CheckpointError when it is missing or damaged.
 
-    state = read_state("runs/tang")      # CheckpointError if missing or damaged
-    check_same_corpus(state, data, "runs/tang")
+    run = RunState()
+    run.advance(seconds=0.2, chars=4096)
+    run.observe(4.1, {"kind": "val", "loss": 4.1})    # True: a new best; else one more bad eval
+    RunState.from_dict(run.to_dict()) == run          # True (stop_reason is not saved)
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,6 +28,50 @@ from textgen.paths import atomic_write_bytes
 
 STATE_FILE = "last.state.pt"
 STATE_FORMAT = "textgen-train-state-1"
+
+
+@dataclass
+class RunState:
+    """Where a run stands, summed over resumes."""
+
+    step: int = 0
+    elapsed: float = 0.0  # training seconds (evaluating and saving are not counted)
+    chars_seen: float = 0.0  # training characters
+    best_val: float = math.inf  # the best val loss so far ...
+    best_metrics: dict = field(default_factory=dict)  # ... and the evaluation that gave it
+    bad_evals: int = 0  # evaluations since the best: early stopping and the plateau schedule read it
+    stop_reason: str = ""  # why the loop stops; not saved (a resumed run goes on)
+
+    # What last.state.pt holds of it, under these names (files written before RunState resume too).
+    SAVED = ("step", "elapsed", "chars_seen", "best_val", "best_metrics", "bad_evals")
+
+    def advance(self, seconds: float, chars: float) -> None:
+        """One training step done."""
+        self.step += 1
+        self.elapsed += seconds
+        self.chars_seen += chars
+
+    def observe(self, loss: float, event: dict) -> bool:
+        """Record a validation loss (and its event): True when it is the best so far."""
+        if loss < self.best_val:
+            self.best_val, self.best_metrics, self.bad_evals = loss, event, 0
+            return True
+        self.bad_evals += 1
+        return False
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.SAVED}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunState:
+        return cls(
+            step=int(d["step"]),
+            elapsed=float(d["elapsed"]),
+            chars_seen=float(d["chars_seen"]),
+            best_val=float(d["best_val"]),
+            best_metrics=dict(d["best_metrics"]),
+            bad_evals=int(d["bad_evals"]),
+        )
 
 
 def write_state(run_dir: Path, state: dict) -> None:

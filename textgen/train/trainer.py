@@ -6,7 +6,9 @@ checkpoints and exact resume.
 
 A run directory gets best.safetensors / last.safetensors (textgen.checkpoint), meta.json,
 metrics.jsonl, loss.png and last.state.pt (the resume state). Only rank 0 writes. Saving and
-resuming are in checkpointing, evaluation during the run in validation, what it prints in progress.
+resuming are in checkpointing, scoring during the run in validation, what it prints in progress.
+Where the run stands (step, time, characters, best, evaluations since it, why it stops) is one
+RunState (train.state); the trainer decides what each validation score means.
 """
 
 from __future__ import annotations
@@ -20,37 +22,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 from tqdm import tqdm
 
-from textgen.errors import ConfigError, TextgenError
+from textgen.checkpoint import CheckpointMeta, CorpusRecord
+from textgen.errors import TextgenError
 from textgen.model import RNNLM, ModelConfig, detach_hidden
-from textgen.train import checkpointing, distributed
+from textgen.train import checkpointing, distributed, progress
 from textgen.train.checkpointing import check_writable
 from textgen.train.config import TrainConfig
 from textgen.train.data import TrainData
 from textgen.train.device import resolve_device
-from textgen.train.evaluate import Score, autocast_for, score_documents, score_ids
+from textgen.train.evaluate import Score, autocast_for
 from textgen.train.loader import StreamLoader
-from textgen.train.progress import TrainWindow, print_estimate, print_start, progress_bar
+from textgen.train.parts import LossStep, check_data, make_optimizer, make_plan, warm_start
+from textgen.train.progress import StepBar, TrainWindow
 from textgen.train.runlog import MetricsLog
 from textgen.train.schedule import LRSchedule
-from textgen.train.validation import score_test, validate_and_save
+from textgen.train.state import RunState
+from textgen.train.validation import score_best, score_split
 
 
 class TrainingError(TextgenError):
     """Training cannot go on (divergence)."""
-
-
-class _LossStep(nn.Module):
-    """model.loss as a module forward, so DDP sees (and synchronises) the training call."""
-
-    def __init__(self, model: RNNLM):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x, y, hidden):
-        return self.model.loss(x, y, hidden)
 
 
 class Trainer:
@@ -80,13 +73,7 @@ class Trainer:
         self.corpus = data.describe()
 
         state = checkpointing.read_resume_state(self.run_dir, self.corpus, model_cfg) if resume else None
-        if model_cfg.vocab_size != data.tokenizer.vocab_size:
-            raise ConfigError(
-                f"model vocab_size {model_cfg.vocab_size} != tokenizer vocabulary {data.tokenizer.vocab_size}"
-            )
-        for split in ("train", "val"):
-            if split not in data.splits or len(data.splits[split]) < 3:
-                raise TextgenError(f"corpus {data.name!r} has no usable {split} split")
+        check_data(data, model_cfg)
         if not resume and not overwrite:
             checkpointing.check_no_run(self.run_dir)
         if self.main:
@@ -95,45 +82,61 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and on resume
         self.model = RNNLM(model_cfg).to(self.device)
         if cfg.init_from and state is None:
-            self.init_stats = _init_from(self.model, data.tokenizer, cfg.init_from)
+            self.init_stats = warm_start(self.model, data.tokenizer, cfg.init_from)
         torch.manual_seed(cfg.seed + 1 + self.dist.rank)  # per-rank dropout masks
-        decay = [p for p in self.model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
-        self.opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=cfg.lr,
-            betas=(0.9, cfg.beta2),
-            fused=self.device.type == "cuda" or None,
-        )
+        self.opt = make_optimizer(self.model, cfg, self.device)
         self.loader = StreamLoader(
             data.splits["train"], cfg.batch_size, cfg.seq_len, cfg.seed, self.dist.rank, self.dist.world_size
         )
-        spe = self.loader.steps_per_epoch
-        bounds = [b for b in (cfg.max_steps, math.ceil(cfg.epochs * spe) if cfg.epochs else 0) if b]
-        self.total_steps = min(bounds) if bounds else 0
-        self.sched = LRSchedule(cfg, self.total_steps)
-        step_module = _LossStep(self.model)
+        self.plan = make_plan(cfg, data, self.loader.steps_per_epoch)
+        self.sched = LRSchedule(cfg, self.plan.total_steps)
+        self.step_module = LossStep(self.model)
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            step_module = DDP(step_module, device_ids=ids)
-        self.step_module = step_module
+            self.step_module = DDP(self.step_module, device_ids=ids)
 
-        self.step = 0
-        self.elapsed = 0.0  # training seconds, summed over resumes
-        self.hidden = None
-        self.best_val = math.inf
-        self.best_metrics: dict = {}
-        self.bad_evals = 0
-        self.chars_seen = 0.0
-        self.stop_reason = ""
-        self.last_plot = -math.inf  # when loss.png was last drawn (time.monotonic)
+        self.state = RunState()
+        self.hidden = None  # carried from step to step (truncated BPTT)
+        self._last_plot = -math.inf  # when loss.png was last drawn (time.monotonic)
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         if state is not None:
-            checkpointing.restore_state(self, state)
+            self.load_state_dict(state)
+            if self.main:
+                self.metrics.truncate_after(self.state.step)
         elif self.main and overwrite:
             checkpointing.clear_run(self.run_dir)
+
+    def state_dict(self) -> dict:
+        """Everything an exact resume needs (last.state.pt). Every rank must call it: it gathers the
+        hidden and RNG states of all ranks."""
+        return {
+            "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.sched.state_dict(),
+            "loader": self.loader.state_dict(),
+            "hidden": checkpointing.gather_hidden(self.hidden, self.dist),
+            "rng": checkpointing.gather_rng(self.dist, self.device),
+            **self.state.to_dict(),
+            "world_size": self.dist.world_size,
+            "model_config": self.model_cfg.to_dict(),
+            "train_config": self.cfg.to_dict(),
+            "corpus": self.corpus,
+        }
+
+    def load_state_dict(self, s: dict) -> None:
+        """Put a state_dict() back (this rank's share of it) into a freshly built trainer."""
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["optimizer"])
+        self.sched.load_state_dict(s["schedule"])
+        self.loader.load_state_dict(s["loader"])
+        self.state = RunState.from_dict(s)
+        lstm = self.model_cfg.cell == "lstm"
+        self.hidden = checkpointing.scatter_hidden(
+            s["hidden"], self.dist, self.cfg.batch_size, self.device, lstm
+        )
+        checkpointing.restore_rng(s["rng"], self.dist, self.device)
 
     # ---------------------------------------------------------------- output
     def log(self, msg: str) -> None:
@@ -142,128 +145,219 @@ class Trainer:
 
     # ---------------------------------------------------------------- eval
     def evaluate(self, split: str, max_tokens: int) -> Score:
-        if split == "test" and not max_tokens:  # the whole split, scored as `textgen eval` scores it
-            tok = self.data.tokenizer
-            return score_documents(
-                self.model, self.data.splits[split], eos_id=tok.eos_id, chars_per_token=self.data.cpt(split)
-            ).all
-        return score_ids(
-            self.model,
-            self.data.splits[split],
-            chars_per_token=self.data.cpt(split),
-            batch_size=16,
-            seq_len=256,
-            max_tokens=max_tokens,
+        return score_split(self.model, self.data, split, max_tokens)
+
+    def _validate(self) -> None:
+        """Score the val split; then decide: a new best?, the schedule, save, early stop."""
+        st = self.state
+        s = self.evaluate("val", self.cfg.eval_tokens)
+        event = {
+            "kind": "val",
+            "step": st.step,
+            "chars_seen": st.chars_seen,
+            **s.to_dict(),
+            "elapsed": round(st.elapsed, 1),
+        }
+        best = st.observe(s.loss, event)
+        self.sched.observe(st.bad_evals)
+        if self.main:
+            self.metrics.write(event)
+        self.log(
+            f"step {st.step}: val loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char"
+            + (
+                " (best)"
+                if best
+                else f" (best {st.best_metrics.get('bpc', math.nan):.3f} at step {st.best_metrics.get('step')})"
+            )
         )
+        self._save(event, best)
+        if self.cfg.patience and st.bad_evals >= self.cfg.patience:
+            st.stop_reason = f"early stop: no better val loss in {st.bad_evals} evaluations"
+
+    def _test(self) -> dict:
+        """Score the test split with the best weights (rank 0): the "test" event, also in meta.json."""
+        if not self.main:
+            return {}
+        st, best = self.state, self.state.best_metrics
+        s = score_best(self.model, self.data, self.run_dir / "best.safetensors")
+        event = {
+            "kind": "test",
+            "step": best.get("step", st.step),
+            "chars_seen": best.get("chars_seen", st.chars_seen),
+            **s.to_dict(),
+        }
+        self.metrics.write(event)
+        self.log(f"test (best checkpoint): loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char")
+        checkpointing.add_test_result(self.run_dir, event)
+        self._plot()
+        return event
+
+    # ---------------------------------------------------------------- saving
+    def _meta(self, metrics: dict) -> CheckpointMeta:
+        st = self.state
+        return CheckpointMeta(
+            corpus=CorpusRecord.from_dict(self.corpus),
+            train_config=self.cfg.to_dict(),
+            metrics=metrics,
+            best=st.best_metrics,
+            step=st.step,
+            epoch=round(self.loader.progress, 4),
+            chars_seen=st.chars_seen,
+            elapsed_s=round(st.elapsed, 1),
+            params=self.model.num_params(),
+            git_commit=checkpointing.git_commit(),
+            world_size=self.dist.world_size,
+            device=self.device.type,
+        )
+
+    def _save(self, metrics: dict, best: bool, final: bool = False) -> None:
+        """Checkpoints, meta.json and the resume state; every rank takes part (the state is
+        gathered), rank 0 writes."""
+        state = self.state_dict()
+        if not self.main:
+            return
+        checkpointing.save(self.run_dir, self.model, self.data.tokenizer, self._meta(metrics), state, best)
+        # Redraw at most once a minute: drawing costs about half a second.
+        if final or time.monotonic() - self._last_plot > 60:
+            self._plot()
+
+    def _plot(self) -> None:
+        self._last_plot = time.monotonic()
+        error = checkpointing.plot(self.run_dir, self.data.name)
+        if error:
+            self.log(f"warning: could not draw loss.png ({error})")
 
     # ---------------------------------------------------------------- loop
     def _budget_reached(self) -> str:
-        c = self.cfg
-        if self.total_steps and self.step >= self.total_steps:
-            return f"reached {self.total_steps} steps"
-        if c.time_budget and self.elapsed >= c.time_budget * 60:
-            return f"time budget of {c.time_budget:g} min used"
+        st, plan = self.state, self.plan
+        if plan.total_steps and st.step >= plan.total_steps:
+            return f"reached {plan.total_steps} steps"
+        if plan.time_budget_s and st.elapsed >= plan.time_budget_s:
+            return f"time budget of {self.cfg.time_budget:g} min used"
         return ""
+
+    def _should_stop(self) -> bool:
+        st = self.state
+        st.stop_reason = st.stop_reason or self._budget_reached()
+        if self.dist.enabled:
+            # Every rank must take the same exit path (they run collectives on the way out).
+            if self.dist.any(st.stop_reason == "interrupted"):
+                st.stop_reason = "interrupted"
+            elif self.dist.any(bool(st.stop_reason)) and not st.stop_reason:
+                st.stop_reason = "another process reached its budget"
+        return bool(st.stop_reason)
 
     def _install_sigint(self):
         if threading.current_thread() is not threading.main_thread():
             return None
 
         def handler(signum, frame):
-            if self.stop_reason == "interrupted":
+            if self.state.stop_reason == "interrupted":
                 raise KeyboardInterrupt
-            self.stop_reason = "interrupted"
+            self.state.stop_reason = "interrupted"
             self.log("interrupt: finishing this step and saving (Ctrl-C again to abort)")
 
         return signal.signal(signal.SIGINT, handler)
 
+    def _print_start(self) -> None:
+        c, st, plan = self.cfg, self.state, self.plan
+        self.log(progress.model_line(self.model_cfg, self.model.num_params()))
+        threads = torch.get_num_threads() if self.device.type == "cpu" else 0
+        streams = f"{c.batch_size} streams x {c.seq_len}"
+        ws = self.dist.world_size
+        self.log(
+            progress.data_line(self.data.name, plan, streams, self.device.type, ws, threads, self.run_dir)
+        )
+        for line in progress.start_warnings(plan, c.patience, c.eval_interval):
+            self.log(line)
+        if st.step:
+            self.log(f"resuming at step {st.step} (epoch {self.loader.progress:.2f})")
+
     def run(self) -> dict:
-        c = self.cfg
-        tokens_per_step = c.batch_size * c.seq_len
-        print_start(self)
-        bar, by_time = progress_bar(self)
+        c, st, plan = self.cfg, self.state, self.plan
+        self._print_start()
+        bar = StepBar(plan, st.step, enabled=self.main and not self.quiet)
         old_handler = self._install_sigint()
         window = TrainWindow()
-        ema, best_ema, estimated = None, math.inf, False
-        run_start = self.step
+        ema, best_ema = None, math.inf
+        run_start = st.step
         try:
-            while True:
-                self.stop_reason = self.stop_reason or self._budget_reached()
-                if self.dist.enabled:
-                    # Every rank must take the same exit path (they run collectives on the way out).
-                    interrupted = self.dist.any(self.stop_reason == "interrupted")
-                    if interrupted:
-                        self.stop_reason = "interrupted"
-                    elif self.dist.any(bool(self.stop_reason)) and not self.stop_reason:
-                        self.stop_reason = "another process reached its budget"
-                if self.stop_reason:
-                    break
+            while not self._should_stop():
                 t0 = time.perf_counter()
                 x, y, new_epoch = self.loader.next_batch()
                 if new_epoch:
                     self.hidden = None  # a new layout: the carried state belongs to other text
                 x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-                lr = self.sched.lr(self.step, self.elapsed)
+                lr = self.sched.lr(st.step, st.elapsed)
                 lval, gval = self.train_step(x, y, lr)
                 dt = time.perf_counter() - t0
-                self.step += 1
-                self.elapsed += dt
-                self.chars_seen += tokens_per_step * self.data.cpt("train")
-                window.add(lval, tokens_per_step, dt, gval)
-                bar.update(1 if not by_time else int(self.elapsed) - bar.n)
+                st.advance(dt, plan.tokens_per_step * plan.chars_per_token)
+                window.add(lval, plan.tokens_per_step, dt, gval)
+                if st.step - run_start == 10:
+                    for line in progress.estimate_lines(plan, st, window.time / window.n, c.patience):
+                        self.log(line)
+                    bar.estimate(st, window.time / window.n)
+                bar.update(st.step)
 
-                if not estimated and self.step - run_start == 10:
-                    estimated = True
-                    print_estimate(self, window.time / window.n)
-                if self.step % c.log_interval == 0:
+                if st.step % c.log_interval == 0:
                     mean_loss = self.dist.mean(window.loss / window.n)
-                    event = window.event(self, mean_loss, lr)
+                    event = window.event(st, self.loader.progress, mean_loss, lr, plan.chars_per_token)
                     if self.main:
                         self.metrics.write(event)
                     bar.set_postfix(
                         loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}", cps=f"{event['chars_per_s']:.0f}"
                     )
+                    bar.estimate(st, window.time / window.n)
                     ema = mean_loss if ema is None else 0.9 * ema + 0.1 * mean_loss
-                    if self.step > c.warmup_steps:
+                    if st.step > c.warmup_steps:
                         best_ema = min(best_ema, ema)
                         if ema > c.divergence_factor * best_ema:
                             raise TrainingError(
-                                f"training diverged at step {self.step}: loss {ema:.3f} is over "
+                                f"training diverged at step {st.step}: loss {ema:.3f} is over "
                                 f"{c.divergence_factor:g}x its best ({best_ema:.3f}); lower --lr (now {c.lr:g})"
                             )
                     window.reset()
-                if self.step % c.eval_interval == 0:
-                    validate_and_save(self)
-                if self.on_step is not None and self.on_step(self.step, lval):
-                    self.stop_reason = "interrupted"
+                if st.step % plan.eval_interval == 0:
+                    self._validate()
+                if self.on_step is not None and self.on_step(st.step, lval):
+                    st.stop_reason = "interrupted"
         finally:
             bar.close()
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
+        return self._finish(run_start)
 
-        if self.stop_reason == "interrupted":
+    def _finish(self, run_start: int) -> dict:
+        """After the loop: the last evaluation and save, the test score; the run's summary."""
+        st, plan = self.state, self.plan
+        if st.stop_reason == "interrupted":
             # Save exactly here without an extra evaluation, which would feed the plateau schedule
             # and early stopping an evaluation the uninterrupted run never made.
-            if self.step % c.eval_interval != 0:
-                checkpointing.save(self, self.best_metrics, best=False, final=True)
-        elif self.step % c.eval_interval != 0 or self.step == run_start:
-            validate_and_save(self)  # the final state is always evaluated and saved
+            if st.step % plan.eval_interval != 0:
+                self._save(st.best_metrics, best=False, final=True)
+        elif st.step % plan.eval_interval != 0 or st.step == run_start:
+            self._validate()  # the final state is always evaluated and saved
         result = {
-            "step": self.step,
-            "stop_reason": self.stop_reason,
-            "best": self.best_metrics,
-            "chars_seen": self.chars_seen,
-            "elapsed_s": self.elapsed,
+            "step": st.step,
+            "stop_reason": st.stop_reason,
+            "best": st.best_metrics,
+            "chars_seen": st.chars_seen,
+            "elapsed_s": st.elapsed,
             "run_dir": str(self.run_dir),
         }
-        if self.stop_reason == "interrupted":
-            self.log(f"stopped at step {self.step}; continue with --resume {self.run_dir}")
+        if st.stop_reason == "interrupted":
+            self.log(f"stopped at step {st.step}; continue with --resume {self.run_dir}")
             return result
         if "test" in self.data.splits and len(self.data.splits["test"]) > 2:
-            result["test"] = score_test(self)  # also redraws loss.png
+            result["test"] = self._test()  # also redraws loss.png
         elif self.main:
-            checkpointing.plot(self)
-        self.log(f"done: {self.stop_reason}; best checkpoint {self.run_dir / 'best.safetensors'}")
+            self._plot()
+        best = st.best_metrics
+        self.log(
+            f"done: {st.stop_reason}; best checkpoint (step {best.get('step')}, "
+            f"{best.get('bpc', math.nan):.3f} val bits/char; sample, eval and serve use it): "
+            f"{self.run_dir / 'best.safetensors'}"
+        )
         return result
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> tuple[float, float]:
@@ -278,20 +372,12 @@ class Trainer:
         lval, gval = loss.item(), gn.item()
         if not (math.isfinite(gval) and math.isfinite(lval)):
             raise TrainingError(
-                f"training diverged at step {self.step + 1}: loss {lval}, gradient norm {gval}; "
+                f"training diverged at step {self.state.step + 1}: loss {lval}, gradient norm {gval}; "
                 f"lower --lr (now {self.cfg.lr:g}) or --grad-clip; the last good checkpoint is in {self.run_dir}"
             )
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
         return lval, gval
-
-
-def _init_from(model: RNNLM, tokenizer, path: str) -> dict:
-    from textgen.checkpoint import load_checkpoint
-    from textgen.train.init import transfer_weights
-
-    src = load_checkpoint(path)
-    return transfer_weights(model, tokenizer, src.model.to(next(model.parameters()).device), src.tokenizer)
 
 
 def train(data: TrainData, model_cfg: ModelConfig, cfg: TrainConfig, **kwargs) -> dict:

@@ -5,6 +5,7 @@ import json
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,10 +13,12 @@ import textgen.train.checkpointing as checkpointing_mod
 from textgen.checkpoint import load_checkpoint
 from textgen.errors import CheckpointError, TextgenError
 from textgen.model import ModelConfig
+from textgen.tokenizer import CharTokenizer
 from textgen.train.config import TrainConfig, resolve_config
+from textgen.train.data import TrainData
 from textgen.train.runlog import read_metrics
 from textgen.train.schedule import LRSchedule
-from textgen.train.state import read_state
+from textgen.train.state import RunState, read_state
 from textgen.train.trainer import Trainer, TrainingError, train
 
 from .conftest import POEMS, make_data
@@ -94,6 +97,48 @@ def test_interrupted_and_resumed_run_gives_the_same_losses(toy_data, tmp_path):
     full, cut = _train_losses(tmp_path / "full"), _train_losses(tmp_path / "cut")
     assert [s for s, _ in cut] == list(range(1, 25))
     assert cut == full  # bit for bit on CPU
+
+
+def test_a_small_text_is_evaluated_every_epoch_and_stops_at_its_best(tmp_path, capsys):
+    # Two poems: 2 steps an epoch, so 400 steps would be 200 epochs of a text learned by heart.
+    tok = CharTokenizer.train(POEMS)
+    data = TrainData.from_arrays(
+        "small",
+        tok,
+        {"train": _ids(tok, POEMS[:2] * 2), "val": _ids(tok, POEMS[2:]), "test": _ids(tok, POEMS[3:])},
+    )
+    mc, tc = _cfgs(
+        data, tmp_path / "run", n_layer=1, batch_size=2, max_steps=400, eval_interval=100, log_interval=5
+    )
+    result = train(data, mc, tc)  # the default --patience
+    err = capsys.readouterr().err
+    assert "evaluating every epoch (2 steps) rather than every 100" in err
+    assert "warning: the plan is 200 epochs of a small text (104 characters)" in err
+    vals = [e for e in read_metrics(tmp_path / "run" / "metrics.jsonl") if e["kind"] == "val"]
+    assert [e["step"] for e in vals] == list(range(2, result["step"] + 1, 2))
+    assert result["stop_reason"] == "early stop: no better val loss in 5 evaluations" and result["step"] < 400
+    best = min(vals, key=lambda e: e["loss"])
+    assert result["best"]["step"] == best["step"] == result["step"] - 5 * 2
+    # What sample, eval and serve load for a run directory: the best checkpoint, not the last.
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert ckpt.path.name == "best.safetensors" and ckpt.meta.step == best["step"]
+    assert f"best checkpoint (step {best['step']}" in err
+
+
+def test_run_state_round_trips_and_reads_files_written_before_it():
+    run = RunState()
+    run.advance(0.5, 64.0)
+    assert run.observe(4.0, {"step": 1}) and not run.observe(4.0, {"step": 2})
+    assert (run.step, run.bad_evals, run.best_metrics) == (1, 1, {"step": 1})
+    run.stop_reason = "interrupted"
+    back = RunState.from_dict(run.to_dict())
+    assert back.stop_reason == "" and back.to_dict() == run.to_dict()
+    old = {"step": 3, "elapsed": 1.0, "chars_seen": 9.0, "best_val": 2.0, "best_metrics": {}, "bad_evals": 1}
+    assert RunState.from_dict({**old, "model": {}, "world_size": 1}).to_dict() == old
+
+
+def _ids(tok, docs):
+    return np.array([i for d in docs for i in [*tok.encode(d), tok.eos_id]], dtype=np.int32)
 
 
 def test_resume_refuses_another_corpus(toy_data, tmp_path):
@@ -176,9 +221,11 @@ def test_schedule_warms_up_decays_and_reacts_to_plateaus():
     p = LRSchedule(
         TrainConfig(lr=1.0, min_lr=0.01, warmup_steps=0, lr_schedule="plateau", plateau_patience=2)
     )
+    run = RunState()  # the run counts evaluations since its best once; the schedule reads it
     for v in (3.0, 2.0, 2.5, 2.6):
-        p.observe(v)
-    assert p.lr(100) == pytest.approx(0.5)
+        run.observe(v, {"loss": v})
+        p.observe(run.bad_evals)
+    assert p.lr(100) == pytest.approx(0.5) and run.bad_evals == 2 and run.best_metrics == {"loss": 2.0}
 
 
 def test_presets_resolve_and_unknown_ones_fail():
