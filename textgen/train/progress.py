@@ -151,6 +151,8 @@ class StepBar:
         )
 
     def update(self, step: int) -> None:
+        if self.bar.total is not None and step > self.bar.total:  # past an estimate: tqdm would drop the bar
+            self.bar.total = step
         self.bar.update(step - self.bar.n)
 
     def estimate(self, run: RunState, s_per_step: float) -> None:

@@ -25,6 +25,8 @@ def test_the_bar_counts_steps_and_aims_at_the_step_a_time_budget_reaches():
     assert bar.bar.total is None and bar.bar.unit == "step"
     bar.estimate(RunState(step=100, elapsed=20), s_per_step=0.2)
     assert bar.bar.total == 100 + 2900
+    bar.update(3001)  # past the estimate: the bar stays a bar
+    assert bar.bar.total == 3001 and bar.bar.n == 3001
     both = StepBar(_plan(total_steps=400, time_budget_s=600), step=0, enabled=True)
     assert both.bar.total == 400
     both.estimate(RunState(step=10, elapsed=598), s_per_step=0.2)
