@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 . .venv/bin/activate
-python -c "import torch" 2>/dev/null || pip install -q torch==2.13.0
+# TORCH_INDEX=URL (PyTorch's CPU wheel index URL), as in scripts/quickstart.sh: the small CPU wheel.
+python -c "import torch" 2>/dev/null || pip install -q ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} torch==2.13.0
 # Re-install when a dependency added since the venv was made is missing (the import list grows with them).
 python -c "import textgen, pytest, fastapi_offline, schemathesis" 2>/dev/null || pip install -q -e '.[test]'
 if ! command -v redis-server >/dev/null 2>&1; then

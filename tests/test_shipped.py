@@ -66,3 +66,29 @@ def test_shipped_model_test_bpc_matches_its_card(name, monkeypatch, capsys):
     recorded = card(name)["test"]
     assert fresh["chars"] == recorded["chars"]
     assert fresh["bpc"] == pytest.approx(recorded["bpc"], rel=0.01)
+
+
+def readme_showcase() -> tuple[str, str]:
+    """(command, poem) of README's showcase: "The shipped Tang model (`CMD`) wrote …" and the block
+    after it. When the shipped model changes, README is updated and this test follows it."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(
+        r"The shipped Tang model \(`(textgen sample [^`]+)`\) wrote[^\n]*\n+```\n(.*?)\n```", text, re.S
+    )
+    assert m, "README.md has no showcase: The shipped Tang model (`textgen sample …`) wrote … ```poem```"
+    return m.group(1), m.group(2)
+
+
+def test_readme_showcase_is_what_its_command_prints(capsys):
+    import shlex
+
+    from textgen.cli import main
+
+    command, poem = readme_showcase()
+    with pytest.raises(SystemExit) as e:
+        main(shlex.split(command)[1:])
+        raise SystemExit(0)
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip("\n") == poem
