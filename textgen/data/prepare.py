@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from textgen.data.clean import Cleaner, classical_form, clean_title, poem_form
 from textgen.data.fetch import fetch
+from textgen.data.keywords import KeywordExtractor, keyword_line
 from textgen.data.manifest import Source, included, parse_manifest, resolve
 from textgen.data.readers import count_hint, read_documents
 from textgen.data.split import SPLITS, assign, assign_by_part
@@ -69,13 +70,16 @@ def header_lines(template: str) -> int:
     return len(template.split("\n")) if template else 0
 
 
-def _header(template: str, meta: dict, text: str, cleaner: Cleaner) -> str | None:
+def _header(template: str, meta: dict, text: str, cleaner: Cleaner, keywords=None) -> str | None:
     """The header lines for one document: metadata in the text's script (a title with notes and
-    brackets removed), `form` computed from the body. None when a field is missing."""
+    brackets removed), `form` computed from the body, `keywords` by `keywords` (a KeywordExtractor
+    fitted on the corpus). None when a field is missing."""
     if "{form}" in template:
         meta = {**meta, "form": classical_form(text)}
     if "{title}" in template and isinstance(meta.get("title"), str):
         meta = {**meta, "title": clean_title(cleaner.convert(meta["title"])) or "无题"}
+    if "{keywords}" in template and keywords is not None:
+        meta = {**meta, "keywords": keyword_line(keywords.extract(text))}
     lines = []
     for part in template.split("\n"):
         try:
@@ -91,7 +95,7 @@ def _header(template: str, meta: dict, text: str, cleaner: Cleaner) -> str | Non
 def _collect(m, raw, progress: bool, header: str = ""):
     """(texts, bodies, metas, dropped, n_read): each kept document with and without its header."""
     cleaner = Cleaner(m.clean)
-    texts, bodies, metas, n_read = [], [], [], 0
+    kept, n_read = [], 0
     # `with`: the bar is cleared even when reading fails, so the error line prints cleanly.
     with tqdm(
         desc=f"read {m.name}", unit="doc", total=count_hint(m), disable=not progress, leave=False
@@ -101,10 +105,15 @@ def _collect(m, raw, progress: bool, header: str = ""):
             bar.update()
             text, _ = cleaner(doc.lines, doc.meta)
             if text is not None:
-                line = _header(header, doc.meta, text, cleaner) if header else None
-                texts.append(f"{line}\n{text}" if line else text)
-                bodies.append(text)
-                metas.append(doc.meta)
+                kept.append((text, doc.meta))
+    # Keywords are the corpus's most specific recurring words, so the whole corpus is read first.
+    kw = KeywordExtractor.fit(t for t, _ in kept) if "{keywords}" in header else None
+    texts, bodies, metas = [], [], []
+    for text, meta in kept:
+        line = _header(header, meta, text, cleaner, kw) if header else None
+        texts.append(f"{line}\n{text}" if line else text)
+        bodies.append(text)
+        metas.append(meta)
     return texts, bodies, metas, cleaner.dropped, n_read
 
 
