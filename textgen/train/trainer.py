@@ -100,6 +100,7 @@ class Trainer:
         self.state = RunState()
         self.hidden = None  # carried from step to step (truncated BPTT)
         self._last_plot = -math.inf  # when loss.png was last drawn (time.monotonic)
+        self._commit = checkpointing.git_commit() if self.main else ""  # once: saves can be seconds apart
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         if state is not None:
             self.load_state_dict(state)
@@ -162,14 +163,9 @@ class Trainer:
         self.sched.observe(st.bad_evals)
         if self.main:
             self.metrics.write(event)
-        self.log(
-            f"step {st.step}: val loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char"
-            + (
-                " (best)"
-                if best
-                else f" (best {st.best_metrics.get('bpc', math.nan):.3f} at step {st.best_metrics.get('step')})"
-            )
-        )
+        b = st.best_metrics
+        note = "best" if best else f"best {b.get('bpc', math.nan):.3f} at step {b.get('step')}"
+        self.log(f"step {st.step}: val loss {s.loss:.4f}, ppl {s.ppl:.1f}, {s.bpc:.3f} bits/char ({note})")
         self._save(event, best)
         if self.cfg.patience and st.bad_evals >= self.cfg.patience:
             st.stop_reason = f"early stop: no better val loss in {st.bad_evals} evaluations"
@@ -205,7 +201,7 @@ class Trainer:
             chars_seen=st.chars_seen,
             elapsed_s=round(st.elapsed, 1),
             params=self.model.num_params(),
-            git_commit=checkpointing.git_commit(),
+            git_commit=self._commit,
             world_size=self.dist.world_size,
             device=self.device.type,
         )
