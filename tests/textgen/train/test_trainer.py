@@ -18,7 +18,7 @@ from textgen.train.config import TrainConfig, resolve_config
 from textgen.train.data import TrainData
 from textgen.train.runlog import read_metrics
 from textgen.train.schedule import LRSchedule
-from textgen.train.state import RunState, read_state
+from textgen.train.state import RunState, read_state, write_state
 from textgen.train.trainer import Trainer, TrainingError, train
 
 from .conftest import POEMS, make_data
@@ -135,6 +135,17 @@ def test_run_state_round_trips_and_reads_files_written_before_it():
     assert back.stop_reason == "" and back.to_dict() == run.to_dict()
     old = {"step": 3, "elapsed": 1.0, "chars_seen": 9.0, "best_val": 2.0, "best_metrics": {}, "bad_evals": 1}
     assert RunState.from_dict({**old, "model": {}, "world_size": 1}).to_dict() == old
+
+
+def test_a_state_file_written_before_run_state_resumes(toy_data, tmp_path):
+    # The schedule kept its own best and count then; the run's count is the one read now.
+    mc, tc = _cfgs(toy_data, tmp_path / "run", max_steps=16)
+    train(toy_data, mc, tc, quiet=True, on_step=lambda step, loss: step == 8)
+    state = read_state(tmp_path / "run")
+    state["schedule"] = {**state["schedule"], "best": 1.0, "bad_evals": 3}
+    write_state(tmp_path / "run", {k: v for k, v in state.items() if k != "format"})
+    result = train(toy_data, mc, tc, quiet=True, resume=tmp_path / "run")
+    assert result["step"] == 16 and read_state(tmp_path / "run")["schedule"] == {"scale": 1.0}
 
 
 def _ids(tok, docs):
