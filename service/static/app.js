@@ -32,6 +32,7 @@ const state = {
   picked: 0,
   controller: null, // AbortController of the running request
   busy: false,
+  stale: false, // the settings were refused since these poems: their actions would repeat that
   frame: 0,
 };
 
@@ -152,7 +153,7 @@ function setBusy(busy) {
   $("stop").disabled = !busy;
   document.body.classList.toggle("busy", busy);
   for (const b of document.querySelectorAll(".redo, .pick")) b.disabled = busy;
-  const ready = !busy && state.candidates.length > 0;
+  const ready = !busy && state.candidates.length > 0 && !state.stale;
   for (const id of ["explain", "copy", "share"]) $(id).disabled = !ready;
   $("continue").disabled = !ready || !isFree(state.request || {});
 }
@@ -177,10 +178,13 @@ async function generate(overrides = {}) {
   }
   if (!resp.ok) {
     await reportHTTPError(resp);
+    state.stale = true;
+    $("explanation").hidden = true;
     finish(controller);
     return;
   }
   state.request = body;
+  state.stale = false;
   state.candidates = Array.from({ length: body.n || 1 }, () => ({ text: "", finish: null, pieces: 0 }));
   if (state.picked >= state.candidates.length) state.picked = 0;
   $("explanation").hidden = true;
@@ -230,8 +234,8 @@ function finish(controller, message, isError) {
   state.controller = null;
   if (message) (isError ? showError(message, "general") : setStatus(message));
   if (state.frame) { cancelAnimationFrame(state.frame); state.frame = 0; }
+  setBusy(false); // before drawing: a stopped poem has no cursor
   render();
-  setBusy(false);
 }
 
 // ---- copy, share, vertical ----
@@ -258,6 +262,20 @@ function setVertical(on) {
 
 // ---- start-up ----
 
+function switchModel() {
+  // A model starts from its own settings: a Tang acrostic, form or title is not a ci's, and an error
+  // about them is not one the user made.
+  for (const id of ["form", "tune", "acrostic", "title"]) $(id).value = "";
+  for (const id of ["rhyme", "tones"]) $(id).checked = false;
+  clearErrors();
+  updateModelFields();
+}
+
+function defaultModel(models) {
+  // The Tang model (the one the page's forms, acrostics and rules are for), not the first by name.
+  return models.find((m) => m.id === "tang") || models.find((m) => m.title) || models[0];
+}
+
 function updateModelFields() {
   const m = model();
   $("title-field").hidden = !m.title;
@@ -276,7 +294,7 @@ async function init() {
   $("stop").addEventListener("click", () => state.controller && state.controller.abort());
   $("dice").addEventListener("click", () => { $("seed").value = String(randomSeed()); });
   $("temperature").addEventListener("input", () => { $("temperature-out").textContent = $("temperature").value; });
-  $("model").addEventListener("change", updateModelFields);
+  $("model").addEventListener("change", switchModel);
   $("tune").addEventListener("change", updateModelFields);
   $("explain").addEventListener("click", explain);
   $("continue").addEventListener("click", continueText);
@@ -300,7 +318,8 @@ async function init() {
   for (const m of state.config.models) $("model").append(new Option(m.id, m.id));
   for (const t of state.config.tunes) $("tune").append(new Option(t, t));
   const auto = readURL();
-  if (!$("model").value && state.config.models.length) $("model").value = state.config.models[0].id;
+  const given = new URLSearchParams(location.search).get("model");
+  if (!given && state.config.models.length) $("model").value = defaultModel(state.config.models).id;
   $("temperature-out").textContent = $("temperature").value;
   updateModelFields();
   document.body.dataset.ready = "1";

@@ -45,14 +45,14 @@ function render() {
 function card(c, i) {
   const { title, body, lines } = parts(c);
   const el = document.createElement("article");
-  el.className = "poem" + (i === state.picked ? " picked" : "");
+  el.className = "poem" + (i === state.picked ? " picked" : "") + (state.stale ? " stale" : "");
   el.dataset.index = String(i);
   el.dataset.pieces = String(c.pieces);
   el.dataset.finish = c.finish || "";
   el.dataset.text = (title ? `${title}\n` : "") + body;
   el.dataset.body = body;
   el.setAttribute("aria-label", `Candidate ${i + 1}`);
-  if (state.candidates.length > 1) {
+  if (state.candidates.length > 1 && !state.stale) {
     const pick = button(i === state.picked ? "Picked" : `Pick ${i + 1}`, "pick", () => pickCandidate(i));
     pick.setAttribute("aria-pressed", String(i === state.picked));
     pick.disabled = state.busy;
@@ -66,7 +66,7 @@ function card(c, i) {
     h.textContent = title;
     text.append(h);
   }
-  lines.forEach((line, k) => text.append(lineElement(line, k, c.finish !== null)));
+  lines.forEach((line, k) => text.append(lineElement(line, k, c.finish !== null && !state.stale)));
   if (c.finish === null && state.busy) {
     const cursor = document.createElement("span");
     cursor.className = "cursor";

@@ -34,9 +34,13 @@ WAIT = 60  # seconds; generous for a loaded 2-core CI machine
 
 
 @pytest.fixture(scope="module")
-def server(serve, tmp_path_factory):
+def gens(tmp_path_factory):
     poet = title_model(tmp_path_factory.mktemp("models") / "poet.safetensors")
-    gens = {"tang": Generator.from_checkpoint("tang"), "poet": Generator.from_checkpoint(poet)}
+    return {"tang": Generator.from_checkpoint("tang"), "poet": Generator.from_checkpoint(poet)}
+
+
+@pytest.fixture(scope="module")
+def server(serve, gens):
     with serve(create_app(gens, cache=MemoryCache(3600, 256))) as live:
         yield live
 
@@ -278,3 +282,81 @@ def test_page_files_are_local_and_confined(server):
     assert tang["id"] == "tang" and tang["rhyme_scheme"] == "pingshui" and isinstance(tang["title"], bool)
     assert poet == {"id": "poet", "title": True, "tunes": False, "rhyme_scheme": "pingshui"}
     assert config["limits"]["acrostic"] == 16
+
+
+def test_the_page_opens_on_tang_whatever_the_order(serve, gens, browser):
+    from selenium.webdriver.support.ui import Select
+
+    # `textgen serve` lists the shipped models by name: lyrics, songci, tang. The page opens on tang.
+    with serve(create_app({"poet": gens["poet"], "tang": gens["tang"]}, cache=MemoryCache(60, 8))) as live:
+        open_page(browser, live.url + "/")
+        assert [o.get_attribute("value") for o in browser.find_elements(*by("#model option"))] == [
+            "poet",
+            "tang",
+        ]
+        assert (
+            Select(browser.find_element(*by("#model"))).first_selected_option.get_attribute("value") == "tang"
+        )
+        open_page(browser, live.url + "/?model=poet")  # a shared link keeps its model
+        assert (
+            Select(browser.find_element(*by("#model"))).first_selected_option.get_attribute("value") == "poet"
+        )
+
+
+def errors_shown(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(*by(".error")) if e.text]
+
+
+def test_switching_model_drops_the_previous_models_settings(server, browser):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="wujue", acrostic="春夏秋", rhyme=True)
+    browser.find_element(*by("#write")).click()  # refused: a 五绝 has 4 lines
+    wait(browser, lambda d: d.find_element(*by("#acrostic-error")).text)
+    Select(browser.find_element(*by("#model"))).select_by_value("poet")
+    values = [
+        browser.find_element(*by(f"#{f}")).get_attribute("value") for f in ("form", "acrostic", "title")
+    ]
+    assert values == ["", "", ""] and not browser.find_element(*by("#rhyme")).is_selected()
+    assert errors_shown(browser) == []  # not the Tang acrostic's error, nor one about what was dropped
+    browser.find_element(*by("#write")).click()
+    [poem] = written(browser)
+    assert poem["text"] and errors_shown(browser) == []
+
+
+def test_a_refused_request_takes_the_actions_from_the_poems_on_show(server, browser):
+    open_page(browser, server.url + "/")
+    set_fields(browser, form="wujue", seed="3")
+    browser.find_element(*by("#write")).click()
+    [poem] = written(browser)
+    assert browser.find_elements(*by(".poem .redo")) and browser.find_element(*by("#explain")).is_enabled()
+    set_fields(browser, form="wujue", acrostic="春夏秋", seed="3")
+    browser.find_element(*by("#write")).click()
+    wait(browser, lambda d: d.find_element(*by("#acrostic-error")).text)
+    wait(browser, lambda d: not d.execute_script("return document.body.classList.contains('busy')"))
+    assert browser.find_element(*by(".poem")).get_attribute("data-text") == poem["text"]  # still shown
+    assert browser.find_elements(*by(".poem .redo")) == []
+    assert not any(browser.find_element(*by(f"#{b}")).is_enabled() for b in ("explain", "copy", "share"))
+
+
+def test_stop_stops_the_cursors(server, browser):
+    open_page(browser, server.url + "/")
+    # A stream that writes one character and then waits until it is aborted: Stop always comes first.
+    browser.execute_script("""
+      const real = window.fetch;
+      window.fetch = (url, opts) => url !== "/generate" ? real(url, opts) : Promise.resolve(new Response(
+        new ReadableStream({ start(c) {
+          c.enqueue(new TextEncoder().encode('data: {"index": 0, "text": "春"}\\n\\n'));
+          opts.signal.addEventListener("abort", () => c.error(new DOMException("stopped", "AbortError")));
+        } }), { status: 200, headers: { "content-type": "text/event-stream" } }));
+    """)
+    set_fields(browser, n="1")
+    browser.find_element(*by("#write")).click()
+    wait(browser, lambda d: d.find_elements(*by(".poem .cursor")))
+    browser.find_element(*by("#stop")).click()
+    wait(browser, lambda d: not d.execute_script("return document.body.classList.contains('busy')"))
+    assert (
+        browser.find_elements(*by(".cursor")) == []
+        and browser.find_element(*by("#status")).text == "Stopped."
+    )
