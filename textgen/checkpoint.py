@@ -12,8 +12,8 @@ the keys this version does not know kept as they were.
 
     ckpt = load_checkpoint("tang")                   # a shipped model's name, a run dir or a file
     logits, hidden = ckpt.model(idx)
-    ckpt.meta.corpus.name, ckpt.meta.header_fields   # "tang", ["form", "title"]
-    meta = read_meta("runs/tang")                    # the same record without loading the weights
+    ckpt.meta.corpus.name, ckpt.meta.header_fields   # its corpus and header lines: tang, [form, title, ...]
+    meta = read_meta("tang")                         # the same record without loading the weights
 """
 
 from __future__ import annotations
