@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -25,13 +26,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
+from service.body import BodyMiddleware
 from service.cache import Cache, MemoryCache, NullCache, RedisCache
 from service.engine import DeadlineExceeded, Engine, EngineError, QueueFull
 from service.metrics import Metrics, MetricsMiddleware
 from service.responses import UTF8JSONResponse
 from service.routes import api_router, explain, playground
+from service.schemas import BOUNDS, PARAM_NAMES
 from service.serving import ClientGone, ModelNotFound, Serving
 from service.settings import Settings, parse_models
 from textgen import __version__
@@ -138,7 +141,9 @@ def create_app(
     app.include_router(playground.router)  # the web page at /
     app.openapi = partial(openapi, app, app.openapi)  # type: ignore[method-assign]
     add_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout, error=error
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every status
     return app
 
@@ -152,12 +157,9 @@ def openapi(app: FastAPI, build: Any) -> dict[str, Any]:
         return schema
     names = list(serving.engines)
     comps = schema.get("components", {}).get("schemas", {})
-    if "CompletionRequest" in comps:
-        comps["CompletionRequest"]["properties"]["model"] = {
-            "type": "string",
-            "enum": names,
-            "title": "Model",
-        }
+    for name in ("CompletionRequest", "ChatCompletionRequest"):
+        if name in comps:
+            comps[name]["properties"]["model"] = {"type": "string", "enum": names, "title": "Model"}
     if "GenerateRequest" in comps:
         req = comps["GenerateRequest"]
         prop = req["properties"]["model"]
@@ -171,14 +173,22 @@ def openapi(app: FastAPI, build: Any) -> dict[str, Any]:
     return schema
 
 
+# The request field a ConfigError's message names first (its OpenAI "param").
+FIELDS = sorted(set(BOUNDS) | set(PARAM_NAMES) | {"max_tokens"}, key=len, reverse=True)
+FIELD_NAME = re.compile(r"\b(" + "|".join(FIELDS) + r")\b")
 OPENAI_TYPES = {429: "rate_limit_error", 504: "timeout"}
+MAX_MESSAGE = 300
 
 
 def error(request: Request | Scope, status: int, message: str, kind: str, param: str | None = None,
           headers: Mapping[str, str] | None = None) -> UTF8JSONResponse:  # fmt: skip
-    """The error response: OpenAI's shape under /v1, {"error", "type"} elsewhere."""
+    """The error response: OpenAI's shape under /v1, {"error", "type"} elsewhere. The message is
+    one line of at most MAX_MESSAGE characters: an error never echoes a huge input."""
     path = request.url.path if isinstance(request, Request) else request.get("path", "")
+    message = " ".join(message.splitlines())
+    message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
     if path.startswith("/v1/") or path == "/v1":
+        message = re.sub(r"\bmax_new_tokens\b", "max_tokens", message)  # its name on /v1
         otype = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
         body: dict[str, Any] = {"error": {"message": message, "type": otype, "param": param, "code": kind}}
     else:
@@ -187,8 +197,10 @@ def error(request: Request | Scope, status: int, message: str, kind: str, param:
 
 
 def _loc(e: dict) -> list[str]:
-    """A validation error's field path, without "body" and pydantic's union-member labels."""
-    return [str(x) for x in e.get("loc", ()) if isinstance(x, int) or (x != "body" and str(x).isidentifier())]
+    """A validation error's field path, without "body" and pydantic's union-member labels (names cut
+    to 40 characters)."""
+    loc = [str(x) for x in e.get("loc", ()) if isinstance(x, int) or (x != "body" and str(x).isidentifier())]
+    return [x if len(x) <= 40 else x[:39] + "…" for x in loc]
 
 
 def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -199,7 +211,7 @@ def validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
         if e.get("type") == "json_invalid":
             return f"request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})", None
         loc = ".".join(_loc(e)) or "body"
-        msg = e.get("msg", "invalid")
+        msg = e.get("msg", "invalid").removeprefix("Value error, ")
         if e.get("type") == "string_pattern_mismatch" and loc == "form":
             msg = "not a form this server knows: wujue, qijue, wulv, qilv, 五绝/七绝/五律/七律, or line lengths like 5,5,7,7"
         elif e.get("type") == "string_unicode":
@@ -216,7 +228,12 @@ def add_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(exc_type, handler)
 
-    on(TextgenError, 422, "invalid_request")  # ConfigError: impossible constraints
+    @app.exception_handler(TextgenError)  # ConfigError: out of bounds, impossible constraints
+    async def invalid_request(request: Request, exc: TextgenError) -> UTF8JSONResponse:
+        named = FIELD_NAME.search(str(exc))
+        param = named.group(1) if named else None
+        return error(request, 422, str(exc) or "invalid request", "invalid_request", param)
+
     on(ModelNotFound, 404, "model_not_found", "model")
     on(DeadlineExceeded, 504, "timeout")
     on(EngineError, 500, "internal_error")
@@ -237,8 +254,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> UTF8JSONResponse:
-        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8): malformed, so 422
-            return error(request, 422, "request body is not UTF-8 JSON", "validation_error")
+        if exc.status_code == 400:  # FastAPI could not read the body (service/body.py says why first)
+            return error(request, 422, "request body could not be read as JSON", "validation_error")
         kind = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
@@ -252,34 +269,3 @@ def add_error_handlers(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception) -> UTF8JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return error(request, 500, "internal server error", "internal_error")
-
-
-class BodyLimitMiddleware:
-    """413 for request bodies over `max_bytes`: at once from Content-Length, else while reading."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = HTTPException(413, f"request body is larger than {self.max_bytes} bytes")
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            response = error(scope, 413, str(too_large.detail), "payload_too_large")
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise too_large
-            return message
-
-        await self.app(scope, limited_receive, send)

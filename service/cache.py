@@ -1,8 +1,8 @@
 """Completion cache: an in-process LRU with TTL (the default) or Redis (`REDIS_URL`).
 
 Only reproducible requests are cached (a seed was given, or temperature 0), under a key that covers
-the weights digest and every field that changes the output, so retrained weights never serve stale
-text. A cache never fails a request: any backend failure raises CacheError, and the caller serves
+the weights digest and the request's canonical form (SamplingRequest.canonical(): every field that
+changes the output), so retrained weights never serve stale text. A cache never fails a request: any backend failure raises CacheError, and the caller serves
 uncached and counts it.
 
 The Redis backend borrows connections from a bounded pool (a burst waits for a free connection
@@ -13,13 +13,12 @@ timeout now and then, a refused connection (Redis down or restarting) is retried
 and one slow answer under load costs a quarter second of caching, not seconds.
 
     cache = RedisCache("redis://localhost:6379/0", ttl=3600)   # or MemoryCache(ttl=3600), NullCache(0)
-    key = cache_key(digest, prompt, params, n, seed)
+    key = cache_key(digest, SamplingRequest("春", params, n=2, seed=7))
     await cache.set(key, b"...")
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from textgen.sampling import SamplingParams
+from textgen.sampling.params import SamplingRequest
 
 KEY_PREFIX = "textgen:completion:v1:"
 log = logging.getLogger("textgen.service")
@@ -41,23 +40,10 @@ class CacheError(Exception):
     """The cache backend could not be used for this operation."""
 
 
-def is_cacheable(params: SamplingParams, seed: int | None) -> bool:
-    """Only requests whose output is fixed by their fields: a seed, or greedy decoding."""
-    return seed is not None or params.temperature == 0
-
-
-def cache_key(digest: str, prompt: str | list[str], params: SamplingParams, n: int, seed: int | None) -> str:
-    """sha256 over the weights digest and every output-changing field (all of SamplingParams)."""
-    fields = dataclasses.asdict(params)
-    fields["stop"] = list(params.stop)
-    # Greedy output does not depend on the seed, so every seed shares one entry.
-    doc = {
-        "digest": digest,
-        "prompt": prompt,
-        "params": fields,
-        "n": n,
-        "seed": None if params.temperature == 0 else seed,
-    }
+def cache_key(digest: str, request: SamplingRequest) -> str:
+    """sha256 over the weights digest and the request's canonical form (every field that changes
+    the output; greedy requests share one entry whatever their seed)."""
+    doc = {"digest": digest, **request.canonical()}
     # surrogatepass: the schema refuses lone surrogates, but a key must never be what fails.
     blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return KEY_PREFIX + hashlib.sha256(blob).hexdigest()

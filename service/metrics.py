@@ -57,6 +57,10 @@ class Metrics:
         self.cache_errors = Counter(
             "textgen_cache_errors", "cache operations that failed", ["backend"], registry=r
         )
+        self.coalesced = Counter(
+            "textgen_coalesced_requests", "requests that joined an identical one in flight", ["model"],
+            registry=r,
+        )  # fmt: skip
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,13 +1,14 @@
-"""Request and response bodies of the HTTP API.
+"""Request and response bodies of the HTTP API, derived from the library's request and completion.
 
-The sampling knobs are derived from textgen.sampling.SamplingParams: each of its fields is a field of
-/generate and /v1/completions with the same name, type and default, so a knob added to the library
-shows up here (and in /openapi.json) without a change. The library's bounds live in one place,
-SamplingParams.validate(); the service adds a stricter, named layer (SERVICE_LIMITS, nanochat's
-MAX_* constants) that the schema states, so a request outside it is a 422 before any model work.
+The sampling knobs come from textgen.sampling.SamplingParams: each of its fields is a field of
+/generate and /v1/* with the same name, type and default, and its bound is the service's row of the
+one table of bounds, SERVICE.bounds() (textgen/sampling/params.py), so a knob added to the library,
+bound and all, shows up here (and in /openapi.json) without a change. A completion's fields come from
+Completion's wire form the same way. What is only the schema's: the pattern of known forms, the
+names of the rhyme schemes, descriptions, and the fields of the routes themselves (model, timeout).
 Text fields refuse lone surrogates, which no UTF-8 encoder accepts.
 
-    GenerateRequest(prompt="春眠", form="wujue", seed=7).sampling_params(200)
+    GenerateRequest(prompt="春眠", form="wujue", seed=7).request(["春眠"], 200)   # a SamplingRequest
 """
 
 from __future__ import annotations
@@ -28,20 +29,11 @@ from pydantic import (
 )
 
 from textgen.poetry.forms import ALIASES, FORMS, MAX_LINE_LENGTH, MAX_LINES
-from textgen.sampling import SamplingParams
+from textgen.poetry.rhyme import SCHEMES
+from textgen.sampling.params import SERVICE, Completion, SamplingParams, SamplingRequest, wire_fields
 
-# The service's limits: each is at most the library's own bound of the same name (tested).
-MAX_PROMPT_CHARS = 2000
-MAX_NEW_TOKENS = 1024
-MAX_N = 8
-MAX_TEMPERATURE = 2.0
-MAX_TOP_K = 1000
-MAX_REPETITION_PENALTY = 2.0
-MAX_NO_REPEAT_NGRAM = 8
-MAX_STOP = 4  # stop strings per request (as OpenAI)
-MAX_STOP_CHARS = 32
-MAX_ACROSTIC_CHARS = 16
-MAX_SEED = 2**53 - 1  # exact in every JSON client (JavaScript numbers included)
+LIMITS = SERVICE  # the service's row of textgen's table of bounds
+BOUNDS = LIMITS.bounds()
 MAX_MODEL_NAME = 128
 MAX_TIMEOUT = 3600.0  # seconds; the server's own deadline (TEXTGEN_DEADLINE) caps it further
 
@@ -66,43 +58,50 @@ _LENGTH = "|".join(str(i) for i in range(MAX_LINE_LENGTH, 0, -1))
 _NAMES = "|".join(re.escape(name) for name in (*FORMS, *ALIASES))
 FORM_PATTERN = rf"^(?:{_NAMES}|(?:{_LENGTH})(?:[,，](?:{_LENGTH})){{0,{MAX_LINES - 1}}})$"
 
-# SERVICE_LIMITS: the schema of the SamplingParams fields the service bounds more tightly or
-# describes; any other field of SamplingParams is taken as it is (type and default).
-SERVICE_LIMITS: dict[str, tuple[Any, dict[str, Any]]] = {
-    "temperature": (float, {"ge": 0.0, "le": MAX_TEMPERATURE, "description": "0 = greedy (argmax)"}),
-    "top_k": (int, {"ge": 0, "le": MAX_TOP_K, "description": "keep the k most likely tokens; 0 = off"}),
-    "top_p": (float, {"gt": 0.0, "le": 1.0, "description": "nucleus sampling; 1 = off"}),
-    "repetition_penalty": (float, {"ge": 1.0, "le": MAX_REPETITION_PENALTY, "description": "1 = off"}),
-    "no_repeat_ngram_size": (
-        int, {"ge": 0, "le": MAX_NO_REPEAT_NGRAM, "description": "forbid repeating n-grams; 0 = off"},
-    ),
-    "stop": (
-        list[text(min_length=1, max_length=MAX_STOP_CHARS)], {"max_length": MAX_STOP, "description": "stop strings (not included in the text)"},
-    ),
-    "form": (
-        text(pattern=FORM_PATTERN) | None,
-        {"description": '"wujue", "qijue", "wulv", "qilv" (or 五绝, 七律...) or line lengths "5,5,7,7"'},
-    ),
-    "acrostic": (
-        text(min_length=1, max_length=MAX_ACROSTIC_CHARS) | None,
-        {"description": "first characters of the lines"},
-    ),
-    "rhyme": (bool, {"description": "make the even lines rhyme (with form)"}),
-    "tones": (bool, {"description": "follow the 平仄 tone rules (5- or 7-character lines)"}),
-}  # fmt: skip
+# Documentation of the knobs (their types, defaults and bounds come from the library).
+DESCRIPTIONS = {
+    "temperature": "0 = greedy (argmax)",
+    "top_k": "keep the k most likely tokens; 0 = off",
+    "top_p": "nucleus sampling; 1 = off",
+    "repetition_penalty": "1 = off",
+    "no_repeat_ngram_size": "forbid repeating n-grams; 0 = off",
+    "stop": "stop strings (not included in the text): one string or a list",
+    "form": '"wujue", "qijue", "wulv", "qilv" (or 五绝, 七律...) or line lengths "5,5,7,7"',
+    "acrostic": "first characters of the lines",
+    "rhyme": "make the even lines rhyme (with form)",
+    "tones": "follow the 平仄 tone rules (5- or 7-character lines)",
+    "title": "命题: the poem's title, for models trained with titles",
+    "tune": "a 词牌, for models trained with tunes",
+    "rhyme_scheme": "平水韵 or 中华新韵; default: the model's own",
+    "min_new_tokens": "<eos> is held back until this many tokens",
+    "finish_reason": '"length", "eos" or "stop"',
+    "tokens": "generated tokens",
+}
+# Formats the schema states beyond the bounds (a field's type within its bound).
+FORMATS: dict[str, Any] = {"form": {"pattern": FORM_PATTERN}, "rhyme_scheme": Literal[SCHEMES]}
 PER_ROUTE = ("max_new_tokens",)  # named per route: max_new_tokens (/generate), max_tokens (/v1)
 
 
-def _http_type(tp: Any) -> Any:
-    """A SamplingParams annotation as the schema's: str -> Text, tuple[X, ...] -> list[X]."""
-    if tp is str:
-        return Text
+def bounded(name: str, tp: Any, rule: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A library type with its rule (Limits.bounds()) as (schema type, Field arguments):
+    str -> Text with its length, tuple[str, ...] -> a list of such, numbers -> ge/gt/le (finite)."""
     origin, args = get_origin(tp), get_args(tp)
-    if origin is tuple:
-        return list[_http_type(args[0])]  # type: ignore[misc]
     if origin in (Union, types.UnionType):
-        return Union[tuple(_http_type(a) for a in args)]  # noqa: UP007
-    return tp
+        inner = [bounded(name, a, rule) for a in args if a is not type(None)]
+        return Union[tuple(t for t, _ in inner) + (type(None),)], inner[0][1]  # noqa: UP007
+    if tp is str:
+        fmt = FORMATS.get(name)
+        if fmt is not None and not isinstance(fmt, dict):
+            return fmt, {}
+        return text(**{k: v for k, v in rule.items() if k in ("min_length", "max_length")} | (fmt or {})), {}
+    if origin is tuple:
+        item, _ = bounded(name, args[0], rule.get("items", {}))
+        return list[item], {k: v for k, v in rule.items() if k == "max_length"}  # type: ignore[valid-type]
+    if tp is float:
+        return float, {k: v for k, v in rule.items() if k in ("ge", "gt", "le")} | {"allow_inf_nan": False}
+    if tp is int:
+        return int, {k: v for k, v in rule.items() if k in ("ge", "gt", "le")}
+    return tp, {}
 
 
 def _param_fields() -> dict[str, Any]:
@@ -111,16 +110,16 @@ def _param_fields() -> dict[str, Any]:
     for f in dataclasses.fields(SamplingParams):
         if f.name in PER_ROUTE or not f.init:
             continue
-        tp, extra = SERVICE_LIMITS.get(f.name, (_http_type(hints[f.name]), {}))
-        if f.default is not dataclasses.MISSING:
-            default = list(f.default) if isinstance(f.default, tuple) else f.default
-        else:
+        tp, extra = bounded(f.name, hints[f.name], BOUNDS.get(f.name, {}))
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        if f.default is dataclasses.MISSING:
             default = f.default_factory()  # type: ignore[misc]
-        out[f.name] = (tp, Field(default, **extra))
+        out[f.name] = (tp, Field(default, description=DESCRIPTIONS.get(f.name), **extra))
     return out
 
 
 PARAM_NAMES = tuple(_param_fields())
+Prompt = text(**BOUNDS["prompt"])
 
 
 class _Knobs(BaseModel):
@@ -128,8 +127,8 @@ class _Knobs(BaseModel):
     # false, no "5" for 5), so what the schema refuses the server refuses too.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="same seed, same text; row r uses seed + r")
-    n: int = Field(1, ge=1, le=MAX_N, description="completions per prompt")
+    seed: int | None = Field(None, **BOUNDS["seed"], description="same seed, same text; row r uses seed + r")
+    n: int = Field(1, **BOUNDS["n"], description="completions per prompt")
     stream: bool = Field(False, description="send Server-Sent Events as the text is generated")
 
     @field_validator("stop", mode="before", check_fields=False)
@@ -138,9 +137,10 @@ class _Knobs(BaseModel):
         """OpenAI style: stop may be one string or a list of them."""
         return [v] if isinstance(v, str) else v
 
-    def sampling_params(self, max_new_tokens: int) -> SamplingParams:
-        """The library's request (validated later, once, by the serving layer)."""
-        return SamplingParams(max_new_tokens=max_new_tokens, **{k: getattr(self, k) for k in PARAM_NAMES})
+    def request(self, prompts: list[str], max_new_tokens: int) -> SamplingRequest:
+        """The library's request (checked once, by Generator.prepare, within SERVICE's limits)."""
+        params = SamplingParams(max_new_tokens=max_new_tokens, **{k: getattr(self, k) for k in PARAM_NAMES})
+        return SamplingRequest(prompts, params, self.n, self.seed)
 
 
 SamplingFields = create_model(
@@ -149,26 +149,28 @@ SamplingFields = create_model(
 
 
 class GenerateRequest(SamplingFields):  # type: ignore[valid-type,misc]
-    prompt: text(max_length=MAX_PROMPT_CHARS) = Field("", description="text the completion continues")
+    prompt: Prompt = Field("", description="text the completion continues")
     model: text(max_length=MAX_MODEL_NAME) | None = Field(
         None, description="a loaded model; may be left out when only one is loaded"
     )
-    max_new_tokens: int = Field(200, ge=1, le=MAX_NEW_TOKENS)
+    max_new_tokens: int = Field(200, **BOUNDS["max_new_tokens"])
     timeout: float | None = Field(
-        None, gt=0, le=MAX_TIMEOUT,
+        None, gt=0, le=MAX_TIMEOUT, allow_inf_nan=False,
         description="seconds this request may take, queueing included (then 504); at most the server's deadline",
     )  # fmt: skip
 
 
-class CompletionOut(BaseModel):
-    text: str
-    finish_reason: str = Field(description='"length", "eos" or "stop"')
-    tokens: int = Field(description="generated tokens")
-    title: str | None = Field(
-        None,
-        description="the title the model wrote (a titled model asked for a form and no title): "
-        "also the first line of text",
-    )
+def _wire_fields(skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Completion's wire form (Completion.to_dict(echo=False)) as schema fields."""
+    hints = get_type_hints(Completion)
+    return {
+        f.name: (hints[f.name], Field(... if f.default is dataclasses.MISSING else f.default,
+                                      description=DESCRIPTIONS.get(f.name)))
+        for f in wire_fields() if f.name not in skip
+    }  # fmt: skip
+
+
+CompletionOut = create_model("CompletionOut", __doc__="One completion (its wire form)", **_wire_fields())
 
 
 class Usage(BaseModel):
@@ -180,7 +182,7 @@ class Usage(BaseModel):
 class GenerateResponse(BaseModel):
     model: str
     text: str = Field(description="the first completion")
-    completions: list[CompletionOut]
+    completions: list[CompletionOut]  # type: ignore[valid-type]
     seed: int
     cached: bool
     usage: Usage
@@ -193,7 +195,7 @@ class ErrorResponse(BaseModel):
     type: str
 
 
-# --- OpenAI completions API (the subset that makes sense for a char-RNN) ---
+# --- OpenAI API (the subset that makes sense for a char-RNN) ---
 
 
 class OpenAIError(BaseModel):
@@ -209,26 +211,34 @@ class OpenAIErrorResponse(BaseModel):
     error: OpenAIError
 
 
-Prompt = text(max_length=MAX_PROMPT_CHARS)
+def ignored(*names: str) -> dict[str, Any]:
+    """OpenAI fields a client may send that textgen accepts and ignores (documented in the schema)."""
+    return {name: (Any, Field(None, description="accepted and ignored")) for name in names}
 
 
-class CompletionRequest(SamplingFields):  # type: ignore[valid-type,misc]
-    """POST /v1/completions. Unknown OpenAI fields (echo, logprobs, penalties...) are ignored."""
+_Completion = create_model(
+    "_Completion", __base__=SamplingFields,
+    **ignored("echo", "logprobs", "best_of", "frequency_penalty", "presence_penalty", "logit_bias",
+              "suffix", "user", "stream_options"),
+)  # fmt: skip
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+
+class CompletionRequest(_Completion):  # type: ignore[valid-type,misc]
+    """POST /v1/completions. OpenAI fields textgen does not use are accepted and ignored (they are
+    listed in the schema); any other unknown field is refused."""
 
     model: text(max_length=MAX_MODEL_NAME)
-    prompt: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=MAX_N)] = Field(
-        "", description=f"one prompt or a list of 1 to {MAX_N} (each gets n completions)"
+    prompt: Prompt | Annotated[list[Prompt], Field(min_length=1, max_length=LIMITS.prompts)] = Field(
+        "", description=f"one prompt or a list of 1 to {LIMITS.prompts} (each gets n completions)"
     )
-    max_tokens: int = Field(16, ge=1, le=MAX_NEW_TOKENS)
+    max_tokens: int = Field(16, **BOUNDS["max_new_tokens"])
 
 
-class CompletionChoice(BaseModel):
-    text: str
-    index: int
-    logprobs: None = None
-    finish_reason: Literal["stop", "length"] | None
+Reason = Literal["stop", "length"]
+_choice = _wire_fields(skip=("finish_reason",))
+CompletionChoice = create_model(
+    "CompletionChoice", index=(int, ...), logprobs=(None, None), finish_reason=(Reason | None, ...), **_choice
+)
 
 
 class CompletionResponse(BaseModel):
@@ -237,7 +247,78 @@ class CompletionResponse(BaseModel):
     created: int
     model: str
     system_fingerprint: str | None = None
-    choices: list[CompletionChoice]
+    choices: list[CompletionChoice]  # type: ignore[valid-type]
+    usage: Usage | None = None
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["text"]
+    text: Prompt
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)  # name, tool_calls...: ignored
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Prompt | Annotated[list[TextPart], Field(max_length=LIMITS.prompts)]
+
+    def text(self) -> str:
+        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+
+
+_Chat = create_model(
+    "_Chat", __base__=SamplingFields,
+    **ignored("logprobs", "top_logprobs", "frequency_penalty", "presence_penalty", "logit_bias", "user",
+              "stream_options", "response_format", "tools", "tool_choice", "parallel_tool_calls", "store",
+              "metadata", "service_tier", "modalities", "reasoning_effort"),
+)  # fmt: skip
+
+
+class ChatCompletionRequest(_Chat):  # type: ignore[valid-type,misc]
+    """POST /v1/chat/completions. The prompt is the last message's text, which must be the user's
+    (a poem model continues text; it holds no conversation): earlier messages are ignored."""
+
+    model: text(max_length=MAX_MODEL_NAME)
+    messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=64)]
+    max_tokens: int | None = Field(None, **BOUNDS["max_new_tokens"], description="default 16")
+    max_completion_tokens: int | None = Field(
+        None, **BOUNDS["max_new_tokens"], description="the same as max_tokens (OpenAI's newer name)"
+    )
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_the_user(cls, v: list[ChatMessage]) -> list[ChatMessage]:
+        if v[-1].role != "user":
+            raise ValueError(f"the last message must be the user's (the prompt), not the {v[-1].role}'s")
+        return v
+
+    def prompt(self) -> str:
+        return self.messages[-1].text()
+
+    def budget(self) -> int:
+        return self.max_completion_tokens or self.max_tokens or 16
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+ChatChoice = create_model(
+    "ChatChoice", index=(int, ...), message=(AssistantMessage, ...), logprobs=(None, None),
+    finish_reason=(Reason | None, ...), **_wire_fields(skip=("finish_reason", "text")),
+)  # fmt: skip
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[ChatChoice]  # type: ignore[valid-type]
     usage: Usage | None = None
 
 

@@ -1,9 +1,14 @@
-"""The serving logic behind the routes: pick the model, check the request, try the cache, run the
-rows on the model's engine, and hand back events or a finished result (vLLM's serving.py).
+"""The serving logic behind the routes: pick the model, check the request once, try the cache, join
+an identical request in flight or run the rows on the model's engine, and hand back events or a
+finished result (vLLM's serving.py).
 
     serving = Serving(engines, cache, metrics, deadline=60)
-    plan = await serving.start("tang", ["春"], params, n=2, seed=7)
+    plan = await serving.start("tang", SamplingRequest(["春"], params, n=2, seed=7))
     result = await serving.collect(plan, request)     # or: async for ev in serving.run(plan)
+
+Single flight: reproducible requests (a seed, or greedy) that are identical, keyed like the cache,
+share one computation while it runs. Each request that joins replays what the rows have sent so far
+and follows the rest under its own deadline; the rows stop only when every request has left.
 """
 
 from __future__ import annotations
@@ -11,17 +16,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from starlette.requests import Request
 
-from service.cache import Cache, CacheError, cache_key, is_cacheable
-from service.engine import Engine, Finish, Job, Piece
+from service.cache import Cache, CacheError, cache_key
+from service.engine import DeadlineExceeded, Engine, Finish, Job, Piece
 from service.metrics import Metrics
 from textgen.errors import ConfigError
-from textgen.sampling import Completion, SamplingParams
+from textgen.sampling import Completion
+from textgen.sampling.params import SERVICE, SamplingRequest
 
 log = logging.getLogger("textgen.service")
 
@@ -34,21 +41,88 @@ class ClientGone(Exception):
     """The client disconnected before its result was ready (nothing is sent back)."""
 
 
+class Flight:
+    """One job's rows, shared by the identical requests that join it: every event is kept, so a
+    request that joins late replays them; the rows are cancelled once every request has left."""
+
+    def __init__(self, job: Job, store: Callable[[list[Completion]], Awaitable[None]],
+                 forget: Callable[[Flight], None]):  # fmt: skip
+        self.job = job
+        self.events: list[Piece | Finish] = []
+        self.finished = 0  # rows
+        self.error: Exception | None = None
+        self.done = False
+        self.members = 0
+        self._changed = asyncio.Event()
+        self._task = asyncio.ensure_future(self._pump(store, forget))
+
+    async def _pump(self, store: Callable[[list[Completion]], Awaitable[None]],
+                    forget: Callable[[Flight], None]) -> None:  # fmt: skip
+        comps: list[Completion | None] = [None] * len(self.job.rows)
+        try:
+            async for event in self.job.events():
+                if isinstance(event, Finish):
+                    comps[event.index] = event.completion
+                    self.finished += 1
+                self.events.append(event)
+                self._wake()
+            await store(comps)  # type: ignore[arg-type]  # before the flight is forgotten: no gap
+        except Exception as e:  # DeadlineExceeded (the server's), EngineError: every member gets it
+            self.error = e
+        finally:  # cancelled too (every member left)
+            self.done = True
+            forget(self)
+            self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def join(self) -> None:
+        self.members += 1
+
+    def leave(self, reason: str) -> None:
+        self.members -= 1
+        if self.members == 0 and not self.done and self.finished < len(self.job.rows):
+            self.job.cancel(reason)
+            self._task.cancel()
+
+    async def follow(self, deadline: float) -> AsyncIterator[Piece | Finish]:
+        """Every event from the first; DeadlineExceeded once `deadline` (monotonic) has passed."""
+        i = 0
+        while True:
+            while i < len(self.events):
+                yield self.events[i]
+                i += 1
+            if self.done:
+                if self.error is not None:
+                    raise self.error
+                return
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                raise DeadlineExceeded("the request did not finish before its deadline") from None
+
+
 @dataclass
 class Plan:
-    """A started request: a cache hit, or rows queued on the engine (job). Cancel it when its
-    client goes away, even before its events are read."""
+    """A started request: a cache hit, or a flight of rows on the engine it shares with identical
+    requests. Cancel it when its client goes away, even before its events are read."""
 
     engine: Engine
     seed: int
-    key: str | None  # None: not cacheable
+    key: str | None  # None: not reproducible, never cached nor shared
     prompt_tokens: int
+    deadline: float  # time.monotonic() when the request gives up (504)
     hit: Result | None = None
-    job: Job | None = None
+    flight: Flight | None = None
+    left: bool = False
 
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+    def cancel(self, reason: str = "disconnect") -> None:
+        if self.flight is not None and not self.left:
+            self.left = True
+            self.flight.leave(reason)
 
 
 @dataclass
@@ -70,6 +144,7 @@ class Serving:
         self.cache = cache
         self.metrics = metrics
         self.deadline = deadline
+        self.flights: dict[str, Flight] = {}  # by key: the reproducible requests in flight
 
     def engine(self, model: str | None) -> Engine:
         """The engine serving `model`; the only one when `model` is None."""
@@ -81,33 +156,44 @@ class Serving:
             raise ModelNotFound(f"model {model!r} is not loaded (loaded: {', '.join(self.engines)})")
         return self.engines[model]
 
-    async def start(self, model: str | None, prompts: list[str], params: SamplingParams, *, n: int,
-                    seed: int | None, stream: bool = False, timeout: float | None = None) -> Plan:  # fmt: skip
-        """Look the request up in the cache and, on a miss, turn it into rows (Generator.new_rows:
-        validated and encoded once, row r seeded with seed + r) and queue them. Every error a client
-        can cause (ConfigError, TokenizerError, ModelNotFound, QueueFull) is raised here, before any
-        response or stream starts. A hit needs no checking: only answered requests are stored."""
+    async def start(self, model: str | None, request: SamplingRequest, *, stream: bool = False,
+                    timeout: float | None = None) -> Plan:  # fmt: skip
+        """Check the request once (Generator.prepare, within SERVICE's limits: prompts encoded once),
+        then answer it from the cache, from an identical request in flight, or from new rows on the
+        engine. Every error a client can cause (ConfigError, TokenizerError, ModelNotFound,
+        QueueFull) is raised here, before any response or stream starts."""
         engine = self.engine(model)
         gen = engine.generator
-        cacheable = self.cache.enabled and engine.batch_invariant and is_cacheable(params, seed)
-        key = cache_key(gen.digest, prompts, params, n, seed) if cacheable else None
-        prompt_tokens = sum(len(gen.tokenizer.encode(p, unknown="skip")) for p in prompts)
-        if key is not None:
-            # Greedy text does not depend on the seed, so an unseeded greedy request may report any.
-            reported = secrets.randbits(32) if seed is None else seed
-            hit = await self.lookup(key, engine.name, prompt_tokens, reported, n)
-            if hit is not None:
-                return Plan(engine, reported, key, prompt_tokens, hit=hit)
-        rows = gen.new_rows(prompts, params, n=n, seed=seed)
-        deadline = min(timeout, self.deadline) if timeout else self.deadline
-        return Plan(engine, rows[0].seed, key, prompt_tokens, job=engine.submit(rows, deadline, stream))
+        prepared = gen.prepare(request, limits=SERVICE)
+        deadline = time.monotonic() + (min(timeout, self.deadline) if timeout else self.deadline)
+        key = cache_key(gen.digest, request) if engine.batch_invariant and request.reproducible else None
+        plan = Plan(engine, prepared.seed, key, prepared.prompt_tokens, deadline)
+        if key is not None and key not in self.flights:
+            # A hit is reported with this request's seed: greedy entries are shared by every seed.
+            plan.hit = await self.lookup(key, engine.name, prepared.prompt_tokens, prepared.seed)
+            if plan.hit is not None:
+                return plan
+        flight = self.flights.get(key) if key is not None else None  # again: the lookup awaited
+        if flight is not None:
+            self.metrics.coalesced.labels(model=engine.name).inc()
+        else:
+            # The job may run to the server's deadline: each request gives up at its own.
+            job = engine.submit(gen.rows(prepared), self.deadline, stream)
+            flight = Flight(job, partial(self.store, key), partial(self._forget, key))
+            if key is not None:
+                self.flights[key] = flight
+        flight.join()
+        plan.flight = flight
+        return plan
 
-    async def lookup(
-        self, key: str | None, model: str, prompt_tokens: int, seed: int, n: int
-    ) -> Result | None:
-        """The stored result under `key`, or None (miss, not cacheable, or cache failing). It is
+    def _forget(self, key: str | None, flight: Flight) -> None:
+        if key is not None and self.flights.get(key) is flight:
+            del self.flights[key]
+
+    async def lookup(self, key: str, model: str, prompt_tokens: int, seed: int) -> Result | None:
+        """The stored result under `key`, or None (miss, caching off, or cache failing). It is
         reported with this request's seed: greedy entries are shared by every seed."""
-        if key is None:
+        if not self.cache.enabled:
             return None
         backend = self.cache.backend
         try:
@@ -120,15 +206,7 @@ class Serving:
             return None
         try:
             doc = json.loads(blob)
-            comps = [
-                Completion(c["text"], c["finish_reason"], c["tokens"], seed + r, title=c.get("title"))
-                for r, c in enumerate(doc["completions"])
-            ]
-            if not all(
-                isinstance(c.text, str) and isinstance(c.tokens, int) and isinstance(c.title, str | None)
-                for c in comps
-            ):
-                raise TypeError("unexpected entry")
+            comps = [Completion.from_dict(c, seed=seed + r) for r, c in enumerate(doc["completions"])]
             hit = Result(model, seed, True, comps, prompt_tokens)
         except (ValueError, TypeError, KeyError):  # an entry this version cannot read: recompute it
             self.metrics.cache_misses.labels(backend=backend).inc()
@@ -136,13 +214,12 @@ class Serving:
         self.metrics.cache_hits.labels(backend=backend).inc()
         return hit
 
-    async def store(self, plan: Plan, result: Result) -> None:
-        if plan.key is None:
+    async def store(self, key: str | None, completions: list[Completion]) -> None:
+        if key is None or not self.cache.enabled:
             return
-        comps = [{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.tokens, "title": c.title}
-                 for c in result.completions]  # fmt: skip
+        doc = {"completions": [c.to_dict(echo=False) for c in completions]}
         try:
-            await self.cache.set(plan.key, json.dumps({"completions": comps}, ensure_ascii=False).encode())
+            await self.cache.set(key, json.dumps(doc, ensure_ascii=False).encode())
         except Exception as e:
             self._cache_error(e)
 
@@ -154,25 +231,32 @@ class Serving:
         self.metrics.cache_errors.labels(backend=self.cache.backend).inc()
 
     async def run(self, plan: Plan) -> AsyncIterator[Piece | Finish | Result]:
-        """Events of every row (from the cache or the engine), then the Result."""
+        """Events of every row (from the cache or the flight), then the Result. A row whose text
+        came without pieces (it joined a flight that does not stream) sends it as one piece."""
         if plan.hit is not None:
             for i, c in enumerate(plan.hit.completions):
                 yield Piece(i, c.text)
                 yield Finish(i, c)
             yield plan.hit
             return
-        assert plan.job is not None
-        comps: list[Completion | None] = [None] * len(plan.job.rows)
+        assert plan.flight is not None
+        comps: list[Completion | None] = [None] * len(plan.flight.job.rows)
+        pieces: set[int] = set()
         try:
-            async for event in plan.job.events():
+            async for event in plan.flight.follow(plan.deadline):
+                if isinstance(event, Piece):
+                    pieces.add(event.index)
+                elif event.index not in pieces and event.completion.text:
+                    yield Piece(event.index, event.completion.text)
                 if isinstance(event, Finish):
                     comps[event.index] = event.completion
                 yield event
+        except DeadlineExceeded:
+            plan.cancel("deadline")
+            raise
         finally:
-            plan.cancel()  # no-op once every row finished
-        result = Result(plan.engine.name, plan.seed, False, comps, plan.prompt_tokens)  # type: ignore[arg-type]
-        await self.store(plan, result)
-        yield result
+            plan.cancel()  # no-op once it left or every row finished
+        yield Result(plan.engine.name, plan.seed, False, comps, plan.prompt_tokens)  # type: ignore[arg-type]
 
     async def collect(self, plan: Plan, request: Request | None = None) -> Result:
         """The finished result; ClientGone (and the rows cancelled) if the client disconnects first."""

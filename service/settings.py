@@ -14,6 +14,7 @@ what container platforms set:
     TEXTGEN_MAX_QUEUE=256                  # rows waiting per model before 429
     TEXTGEN_DEADLINE=60                    # seconds a request may take, queue included (then 504)
     TEXTGEN_MAX_BODY_BYTES=65536           # larger request bodies get 413
+    TEXTGEN_BODY_TIMEOUT=10                # seconds to send a request body (then 408, connection closed)
     TEXTGEN_DEVICE=cpu
     TEXTGEN_QUANTIZE=fp16                  # faster CPU steps (int8: faster still, rows batch-dependent)
     TEXTGEN_THREADS=2                      # torch CPU threads
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=256, ge=1, description="rows waiting per model; more get 429")
     deadline: float = Field(default=60.0, gt=0, description="seconds per request, queueing included (504)")
     max_body_bytes: int = Field(default=65536, ge=1024, description="request body limit (413)")
+    body_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a client may take to send its request body (then 408)"
+    )
     device: str = "cpu"
     # fp16 keeps rows independent (a seeded request gives the same text whatever else is running);
     # int8 quantizes activations per batch, so it is faster but batch-dependent.

@@ -15,24 +15,23 @@ import re
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.routes.generate import ERRORS
-from service.schemas import FORM_PATTERN, MAX_ACROSTIC_CHARS
+from service.schemas import FORM_PATTERN, LIMITS
 from service.schemas import text as text_type
 from textgen.poetry.check import detect_form, form_problems, split_lines
 from textgen.poetry.forms import resolve_form
 from textgen.poetry.judge import poem_faults
-from textgen.poetry.rhyme import rhymes_of, tones_of
+from textgen.poetry.rhyme import is_cjk, rhymes_of, tones_of
 
 MAX_EXPLAIN_CHARS = 1000  # a 七律 is 64 characters, a long ci about 240
-MAX_TUNE_CHARS = 32
 _PLACE = re.compile(r"^(?P<rule>.+?) \(line (?P<line>\d+), char (?P<pos>\d+)\)$")
 
 PoemText = text_type(min_length=1, max_length=MAX_EXPLAIN_CHARS)
 Form = text_type(pattern=FORM_PATTERN)
-Acrostic = text_type(min_length=1, max_length=MAX_ACROSTIC_CHARS)
-Tune = text_type(min_length=1, max_length=MAX_TUNE_CHARS)
+Acrostic = text_type(min_length=1, max_length=LIMITS.acrostic)
+Tune = text_type(min_length=1, max_length=LIMITS.tune)
 
 router = APIRouter(tags=["explain"])
 
@@ -45,6 +44,16 @@ class ExplainRequest(BaseModel):
     acrostic: Acrostic | None = None
     tune: Tune | None = Field(None, description="a 词牌, for ci")
     rhyme_scheme: Literal["pingshui", "xinyun"] = "pingshui"
+
+    @field_validator("text")
+    @classmethod
+    def _chinese(cls, v: str) -> str:
+        """Only Chinese characters have 平仄: a letter or digit of another script would be judged as
+        one (Latin letters read as 仄), so it is refused, not guessed."""
+        other = next((ch for ch in v if ch.isalnum() and not is_cjk(ch)), None)
+        if other is not None:
+            raise ValueError(f"only Chinese characters have 平仄, and {other!r} is not one")
+        return v
 
 
 class ExplainedLine(BaseModel):
@@ -98,7 +107,7 @@ def explain(req: ExplainRequest) -> ExplainResponse:
     out = [
         ExplainedLine(
             text=x,
-            tones="".join(TONE_NAMES.get(tones_of(ch, scheme), "？") for ch in x),
+            tones="".join(TONE_NAMES.get(tones_of(ch, scheme), "？") if is_cjk(ch) else "？" for ch in x),
             rhyme=i in rhyme_at,
             groups=_groups(x[-1], scheme) if i in rhyme_at and x else [],
         )

@@ -2,10 +2,10 @@
 
     curl -s localhost:8000/generate -d '{"prompt": "春", "form": "wujue", "seed": 7}'
 
-Stream events: {"index", "text"} for each new piece of text; {"index", "text": "", "finish_reason",
-"tokens"} when a completion ends (and "title" when the model wrote one); a last {"done": true,
-"model", "seed", "cached", "usage"}. The pieces of index 0 concatenated equal the JSON response's
-"text" for the same seed.
+Stream events: {"index", "text"} for each new piece of text; when a completion ends, its wire form
+(as in the JSON response: "finish_reason", "tokens", "title"...) with "index" and "text": ""; a last
+{"done": true, "model", "seed", "cached", "usage"}. The pieces of index 0 concatenated equal the
+JSON response's "text" for the same seed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from service.engine import DeadlineExceeded, EngineError, Finish, Piece
 from service.responses import SSEResponse, UTF8JSONResponse, sse
 from service.routes.deps import ServingDep
-from service.schemas import CompletionOut, ErrorResponse, GenerateRequest, GenerateResponse, Usage
+from service.schemas import ErrorResponse, GenerateRequest, GenerateResponse, Usage
 from service.serving import Plan, Result, Serving
 
 router = APIRouter(tags=["generate"])
@@ -30,19 +30,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 SSE_DOC = {"content": {"text/event-stream": {}}, "description": "Server-Sent Events when stream is true"}
 
 
-def to_response(result: Result) -> GenerateResponse:
-    comps = [
-        CompletionOut(text=c.text, finish_reason=c.finish_reason, tokens=c.tokens, title=c.title)
-        for c in result.completions
-    ]
-    return GenerateResponse(
-        model=result.model,
-        text=comps[0].text,
-        completions=comps,
-        seed=result.seed,
-        cached=result.cached,
-        usage=usage(result),
-    )
+def to_response(result: Result) -> dict[str, Any]:
+    """The JSON body of a result: each completion in its wire form (Completion.to_dict(echo=False))."""
+    comps = [c.to_dict(echo=False) for c in result.completions]
+    return {"model": result.model, "text": comps[0]["text"], "completions": comps, "seed": result.seed,
+            "cached": result.cached, "usage": usage(result).model_dump()}  # fmt: skip
 
 
 def usage(result: Result) -> Usage:
@@ -57,10 +49,8 @@ async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
         async for ev in serving.run(plan):
             if isinstance(ev, Piece):
                 yield sse({"index": ev.index, "text": ev.text})
-            elif isinstance(ev, Finish):
-                c = ev.completion
-                end = {"index": ev.index, "text": "", "finish_reason": c.finish_reason, "tokens": c.tokens}
-                yield sse(end | ({"title": c.title} if c.title is not None else {}))
+            elif isinstance(ev, Finish):  # the completion's wire form; its text came in pieces
+                yield sse({"index": ev.index, **ev.completion.to_dict(echo=False), "text": ""})
             else:
                 done = {"done": True, "model": ev.model, "seed": ev.seed, "cached": ev.cached}
                 yield sse(done | {"usage": usage(ev).model_dump()})
@@ -71,15 +61,14 @@ async def sse_events(serving: Serving, plan: Plan) -> AsyncIterator[str]:
 
 
 async def _generate(req: GenerateRequest, request: Request, serving: Serving, stream: bool) -> Response:
-    params = req.sampling_params(req.max_new_tokens)
     plan = await serving.start(
-        req.model, [req.prompt], params, n=req.n, seed=req.seed, stream=stream, timeout=req.timeout
+        req.model, req.request([req.prompt], req.max_new_tokens), stream=stream, timeout=req.timeout
     )
     if stream:
         events = sse_events(serving, plan)
         return SSEResponse(events, on_close=plan.cancel)
     result = await serving.collect(plan, request)
-    return UTF8JSONResponse(to_response(result).model_dump())
+    return UTF8JSONResponse(to_response(result))
 
 
 @router.post("/generate", response_model=GenerateResponse, responses={**ERRORS, 200: SSE_DOC})

@@ -19,7 +19,6 @@ from starlette.responses import FileResponse
 
 from service import schemas
 from service.routes.deps import ServingDep
-from textgen.sampling.guided import MAX_TITLE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FILES = {p.name for p in STATIC.iterdir() if p.is_file()} if STATIC.is_dir() else set()
@@ -83,7 +82,7 @@ async def config(serving: ServingDep) -> PlaygroundConfig:
         models.append(
             ModelInfo(id=name, title="title" in fields, tunes="rhythmic" in fields, rhyme_scheme=scheme)
         )
-    limits = {"n": schemas.MAX_N, "acrostic": schemas.MAX_ACROSTIC_CHARS, "prompt": schemas.MAX_PROMPT_CHARS,
-              "max_new_tokens": schemas.MAX_NEW_TOKENS, "temperature": schemas.MAX_TEMPERATURE,
-              "seed": schemas.MAX_SEED, "title": MAX_TITLE}  # fmt: skip
+    lim = schemas.LIMITS
+    limits = {"n": lim.n, "acrostic": lim.acrostic, "prompt": lim.prompt_chars, "max_new_tokens": lim.max_new_tokens,
+              "temperature": lim.temperature, "seed": lim.seed, "title": lim.title}  # fmt: skip
     return PlaygroundConfig(models=models, tunes=tune_names(), limits=limits)

@@ -293,8 +293,8 @@ def test_schema_and_behaviour_agree(client, tiny, other):
         assert c.post("/generate", json={"model": None, "prompt": "春"}).status_code == 422
 
 
-def test_every_sampling_param_is_a_request_field_within_the_library_bounds():
-    from textgen.sampling import params as lib
+def test_every_sampling_param_is_a_request_field_with_the_services_bounds():
+    from textgen.sampling.params import LIBRARY, SERVICE
 
     names = {f.name for f in dataclasses.fields(SamplingParams)} - set(schemas.PER_ROUTE)
     assert set(schemas.PARAM_NAMES) == names
@@ -303,17 +303,30 @@ def test_every_sampling_param_is_a_request_field_within_the_library_bounds():
         CompletionRequest.model_json_schema()["properties"],
     ):
         assert names <= set(props)
-    # The service's limits are a stricter layer over the library's, never a looser one.
-    for name in (
-        "MAX_NEW_TOKENS",
-        "MAX_N",
-        "MAX_TEMPERATURE",
-        "MAX_REPETITION_PENALTY",
-        "MAX_NO_REPEAT_NGRAM",
-        "MAX_STOP",
-    ):
-        assert getattr(schemas, name) <= getattr(lib, name), name
-    assert schemas.MAX_STOP_CHARS <= lib.MAX_STOP_LEN and schemas.MAX_ACROSTIC_CHARS <= lib.MAX_ACROSTIC
+    # The schema states SERVICE's rules, the ones Generator.prepare checks the request against.
+    props = GenerateRequest.model_json_schema()["properties"]
+    words = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "max_length": "maxLength"}
+    for name, rule in SERVICE.bounds().items():
+        shown = json.dumps(props[name])
+        if '"enum"' in shown:  # a closed set (rhyme_scheme) is stricter than any length
+            continue
+        for k, v in rule.items():
+            word = "maxItems" if name == "stop" and k == "max_length" else words.get(k)
+            if word:
+                assert f'"{word}": {json.dumps(v)}' in shown, (name, k, shown)
+        if "items" in rule:
+            assert f'"maxLength": {rule["items"]["max_length"]}' in shown
+    # The service's limits are a stricter row of the same table, never a looser one.
+    lib = LIBRARY.bounds()
+    for name, rule in SERVICE.bounds().items():
+        for k, v in rule.items():
+            if k in ("le", "max_length") and k in lib.get(name, {}):
+                assert v <= lib[name][k], (name, k)
+            if k in ("ge", "gt") and k in lib.get(name, {}):
+                assert v >= lib[name][k], (name, k)
+    from textgen.sampling.guided import MAX_TITLE
+
+    assert LIBRARY.title == SERVICE.title == MAX_TITLE
 
 
 def test_docs_work_offline(client):
@@ -329,7 +342,9 @@ def test_docs_work_offline(client):
 
 
 def test_one_path_from_request_to_rows_validates_once_and_encodes_each_prompt_once(client, tiny, monkeypatch):
-    calls = {"validate": 0, "encode": 0, "new_rows": 0}
+    import textgen.poetry.forms as forms
+
+    calls = {"validate": 0, "encode": 0, "prepare": 0, "resolve_form": 0}
 
     def counted(name, fn):
         def wrapper(*args, **kwargs):
@@ -340,15 +355,16 @@ def test_one_path_from_request_to_rows_validates_once_and_encodes_each_prompt_on
 
     monkeypatch.setattr(SamplingParams, "validate", counted("validate", SamplingParams.validate))
     monkeypatch.setattr(tiny.tokenizer, "encode", counted("encode", tiny.tokenizer.encode))
-    monkeypatch.setattr(tiny, "new_rows", counted("new_rows", tiny.new_rows))
-    body = {"model": "tiny", "prompt": ["春", "月"], "n": 3, "max_tokens": 4, "seed": 50}
+    monkeypatch.setattr(tiny, "prepare", counted("prepare", tiny.prepare))
+    monkeypatch.setattr(forms, "resolve_form", counted("resolve_form", forms.resolve_form))
+    body = {"model": "tiny", "prompt": ["春", "月"], "n": 8, "max_tokens": 4, "seed": 50}
     out = client.post("/v1/completions", json=body).json()
-    assert len(out["choices"]) == 6
-    # One Generator.new_rows call: params validated once, each prompt encoded once for the rows
-    # (and once for usage), not once per row.
-    assert calls == {"validate": 1, "encode": 4, "new_rows": 1}
+    assert len(out["choices"]) == 16
+    # One Generator.prepare call: the request checked once (its form resolved once, not once per
+    # row), each prompt encoded once (rows and usage alike).
+    assert calls == {"validate": 1, "encode": 2, "prepare": 1, "resolve_form": 1}
     # Row r is seeded with seed + r, as Generator.generate seeds its rows.
-    lib = tiny.generate(["春", "月"], SamplingParams(max_new_tokens=4), n=3, seed=50)
+    lib = tiny.generate(["春", "月"], SamplingParams(max_new_tokens=4), n=8, seed=50)
     assert [c["text"] for c in out["choices"]] == [c.text for c in lib]
 
 

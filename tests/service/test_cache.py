@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import socket
 import time
@@ -14,6 +15,7 @@ from service import cache as cache_mod
 from service.app import create_app
 from service.cache import MemoryCache, RedisCache, cache_key
 from textgen.sampling import SamplingParams
+from textgen.sampling.params import SamplingRequest
 
 SEEDED = {"prompt": "春", "seed": 11, "max_new_tokens": 16}
 
@@ -64,14 +66,13 @@ def test_an_unreadable_entry_is_a_miss_not_an_error(tiny):
 
 def test_key_covers_digest_and_every_output_field():
     base = SamplingParams(max_new_tokens=20, temperature=0.8)
-    key = cache_key("d1", "春", base, 1, 5)
-    assert key == cache_key("d1", "春", SamplingParams(max_new_tokens=20, temperature=0.8), 1, 5)
-    changed = {
-        cache_key("d2", "春", base, 1, 5),
-        cache_key("d1", "夏", base, 1, 5),
-        cache_key("d1", "春", base, 2, 5),
-        cache_key("d1", "春", base, 1, 6),
-    }
+
+    def key_of(digest="d1", prompt="春", params=base, n=1, seed=5):
+        return cache_key(digest, SamplingRequest(prompt, params, n, seed))
+
+    key = key_of()
+    assert key == key_of(params=SamplingParams(max_new_tokens=20, temperature=0.8))
+    changed = {key_of(digest="d2"), key_of(prompt="夏"), key_of(n=2), key_of(seed=6)}
     alternatives = {"max_new_tokens": 21, "temperature": 0.9, "top_k": 5, "top_p": 0.9, "repetition_penalty": 1.2,
                     "no_repeat_ngram_size": 2, "stop": ("。",), "form": "wujue", "acrostic": "春", "rhyme": True,
                     "tones": True}  # fmt: skip
@@ -82,8 +83,21 @@ def test_key_covers_digest_and_every_output_field():
                 "x" if d is None else (not d) if isinstance(d, bool) else ("x",) if d == () else d + 1
             )
     for name, value in alternatives.items():
-        changed.add(cache_key("d1", "春", dataclasses.replace(base, **{name: value}), 1, 5))
+        changed.add(key_of(params=dataclasses.replace(base, **{name: value})))
     assert key not in changed and len(changed) == 4 + len(alternatives)
+    # Greedy text does not depend on the seed: every seed shares one entry.
+    greedy = SamplingParams(temperature=0)
+    assert key_of(params=greedy, seed=1) == key_of(params=greedy, seed=2) == key_of(params=greedy, seed=None)
+
+
+def test_the_key_is_the_hash_of_the_requests_canonical_form_as_before():
+    """Keys did not change when the request became one object: entries written before still hit."""
+    params = SamplingParams(max_new_tokens=20, temperature=0.8, stop=("。",))
+    doc = {"digest": "d1", "prompt": ["春", "月"], "params": dataclasses.asdict(params) | {"stop": ["。"]},
+           "n": 2, "seed": 5}  # fmt: skip
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()
+    expected = "textgen:completion:v1:" + hashlib.sha256(blob).hexdigest()
+    assert cache_key("d1", SamplingRequest(["春", "月"], params, 2, 5)) == expected
 
 
 def test_memory_cache_expires_and_evicts_least_recently_used(monkeypatch):

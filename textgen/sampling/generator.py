@@ -22,26 +22,26 @@ import contextlib
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from textgen.checkpoint import Checkpoint, load_checkpoint
 from textgen.errors import ConfigError, TokenizerError
-from textgen.poetry.forms import resolve_form
+from textgen.poetry.forms import FormSpec
 from textgen.poetry.rhyme import default_scheme
 from textgen.sampling.batch import Batch, SamplingPlan
 from textgen.sampling.constraints import PoemConstraint
 from textgen.sampling.device import _onednn_off, check_device
 from textgen.sampling.fast import QUANTIZE, FastStep
 from textgen.sampling.guided import Guided, HeaderPlan, header_plan
-from textgen.sampling.params import MAX_N, Completion, SamplingParams
+from textgen.sampling.params import LIBRARY, Completion, Limits, SamplingParams, SamplingRequest
 from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
 from textgen.sampling.sequence import Sequence
 from textgen.sampling.vocab import VocabIndex
 
 log = logging.getLogger("textgen.sampling")
-MAX_SEED = 2**63 - 1
 ON_UNKNOWN = ("error", "skip")
 
 
@@ -118,44 +118,52 @@ class Generator:
 
     def new_rows(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
                  seed: int | None = None, on_unknown: str = "error") -> list[Sequence]:  # fmt: skip
-        """The one way from a request to rows (generate(), the CLI and the service all come here):
-        validate once, encode each prompt once, then n rows per prompt, prompt-major, row r seeded
-        with seed + r. No model work; ConfigError / TokenizerError naming what is wrong."""
-        if isinstance(prompts, str):
-            prompts = [prompts]
-        elif not isinstance(prompts, (list, tuple)):
-            raise ConfigError(f"prompt must be a string, got {type(prompts).__name__}")
-        params = params or SamplingParams()
-        params.validate()
+        """The one way from a request to rows (generate() and the CLI come here; the service calls
+        its two halves, prepare() and rows(), with a cache lookup between them): n rows per prompt,
+        prompt-major, row r seeded with seed + r. No model work; ConfigError / TokenizerError."""
+        return self.rows(self.prepare(SamplingRequest(prompts, params, n, seed), on_unknown=on_unknown))
+
+    def prepare(
+        self, request: SamplingRequest, *, limits: Limits = LIBRARY, on_unknown: str = "error"
+    ) -> Prepared:
+        """Check a request once (within `limits`, and against what this model can do) and encode
+        each prompt once; ConfigError / TokenizerError naming what is wrong."""
         if on_unknown not in ON_UNKNOWN:
             raise ConfigError(f"on_unknown must be 'error' or 'skip', got {on_unknown!r}")
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n * max(len(prompts), 1) <= MAX_N:
-            raise ConfigError(f"n x prompts must be between 1 and {MAX_N}, got n={n} x {len(prompts)}")
-        if seed is None:
-            seed = secrets.randbits(32)
-        last = n * len(prompts) - 1  # the last row's seed is seed + last
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED - max(last, 0):
-            raise ConfigError(f"seed must be an integer between 0 and 2**63-1, got {seed!r}")
-        rows: list[Sequence] = []
-        for prompt in prompts:
-            if not isinstance(prompt, str):
-                raise ConfigError(f"prompt must be a string, got {type(prompt).__name__}")
-            skipped = self.tokenizer.unknown_chars(prompt)
-            if skipped and on_unknown == "error":
-                shown = "".join(skipped[:20]) + ("…" if len(skipped) > 20 else "")
+        spec = request.validate(limits, self.layout)
+        params = request.params
+        if params.title is not None and "title" not in self.header_fields:
+            raise ConfigError("this model was not trained with titles: leave out title (--title)")
+        if limits.tune_header and params.tune is not None and "rhythmic" not in self.header_fields:
+            raise ConfigError("this model was not trained with tunes (词牌): leave out tune")
+        ids, skipped = [], []
+        for prompt in request.prompts:
+            unknown = self.tokenizer.unknown_chars(prompt)
+            if unknown and on_unknown == "error":
+                shown = "".join(unknown[:20]) + ("…" if len(unknown) > 20 else "")
                 raise TokenizerError(
-                    f"prompt has {len(skipped)} character(s) not in the vocabulary: {shown!r}"
+                    f"prompt has {len(unknown)} character(s) not in the vocabulary: {shown!r}"
                 )
-            ids = self.tokenizer.encode(prompt, unknown="skip")
-            if skipped:
-                log.warning("skipped %d unknown prompt character(s): %r", len(skipped), "".join(skipped))
-            for _ in range(n):  # a constraint is each row's own state
-                constraint, context = self._constraint(params, ids, prompt)
+            if unknown:
+                log.warning("skipped %d unknown prompt character(s): %r", len(unknown), "".join(unknown))
+            ids.append(self.tokenizer.encode(prompt, unknown="skip"))
+            skipped.append(unknown)
+        seed = secrets.randbits(32) if request.seed is None else request.seed
+        return Prepared(request, spec, ids, skipped, seed)
+
+    def rows(self, prepared: Prepared) -> list[Sequence]:
+        """The rows of a prepared request (each with its own constraint state), not yet in a batch."""
+        request, spec, rows = prepared.request, prepared.spec, []
+        params = request.params
+        for prompt, ids, skipped in zip(request.prompts, prepared.ids, prepared.skipped, strict=True):
+            for _ in range(request.n):  # a constraint is each row's own state
+                constraint, context = self._constraint(params, ids, prompt, spec)
                 if isinstance(constraint, Guided) and constraint.items:
                     row_ids = context  # the row writes a header line first; the prompt is forced after it
                 else:
                     row_ids = context + ids  # every header line is known: primed with the prompt
-                rows.append(Sequence(self, prompt, row_ids, params, seed + len(rows), constraint, skipped))
+                seed = prepared.seed + len(rows)
+                rows.append(Sequence(self, prompt, row_ids, params, seed, constraint, skipped))
         return rows
 
     def _header(
@@ -166,8 +174,6 @@ class Generator:
         prompt with a line per header field (songci's '浣溪沙\\n') is read as its own header."""
         from textgen.data.clean import form_name
 
-        if params.title is not None and "title" not in self.header_fields:
-            raise ConfigError("this model was not trained with titles: leave out title (--title)")
         values = {"form": form_name(list(spec.line_lengths)) if spec else None, "title": params.title}
         if spec is not None and spec.is_tune:  # songci opens each ci with its tune (词牌) line
             values.update(form=None, rhythmic=spec.name)
@@ -187,10 +193,9 @@ class Generator:
             )
         return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines]
 
-    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str):
-        """(constraint or None, header context ids to prime before the prompt)."""
-        spec = resolve_form(params.form, params.acrostic, params.rhyme, self.layout, tones=params.tones,
-                            tune=params.tune)  # fmt: skip
+    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str, spec: FormSpec | None):
+        """(constraint or None, header context ids to prime before the prompt); `spec`: the form the
+        request asks for (SamplingRequest.validate)."""
         context, lines = self._header(params, spec, prompt)
         if spec is None and not lines:
             return None, context
@@ -288,6 +293,21 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
+
+
+@dataclass
+class Prepared:
+    """A request checked and encoded once (Generator.prepare): what rows() builds rows from."""
+
+    request: SamplingRequest
+    spec: FormSpec | None
+    ids: list[list[int]]  # each prompt's token ids
+    skipped: list[list[str]]  # each prompt's characters not in the vocabulary
+    seed: int  # the first row's seed (drawn when the request gave none)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(len(x) for x in self.ids)
 
 
 def _implied_form(prompt: str) -> str:

@@ -1,28 +1,94 @@
-"""What a caller asks for (SamplingParams) and what it gets back (Completion), with their bounds.
+"""What a caller asks for (SamplingRequest: prompts, SamplingParams, n, seed), the one table of its
+bounds (Limits), and what it gets back (Completion).
 
-    params = SamplingParams(temperature=0.8, top_k=40, form="wujue", acrostic="春夏秋冬", rhyme=True)
-    params.validate()          # ConfigError naming the bad field, one line
+    request = SamplingRequest("春", SamplingParams(form="wujue", acrostic="春夏秋冬", rhyme=True), n=2, seed=7)
+    request.validate()          # ConfigError naming the bad field, one line (LIBRARY limits)
+    request.validate(SERVICE)   # the HTTP service's stricter limits (temperature <= 2, n <= 8...)
 
-The bounds live here (like nanochat's MAX_* constants), one table for the CLI, the Python API and
-the HTTP service: the service's request schema is built from these fields and checked by validate(),
-with a stricter, named layer on top (SERVICE_LIMITS in service/schemas.py, e.g. temperature <= 2).
+Limits is the one table of bounds, with a named instance per caller: LIBRARY for the CLI and the
+Python API, SERVICE for HTTP. The service's request schema states SERVICE.bounds() (the same rules,
+in pydantic's words), so a knob added to SamplingParams, with its bound here, shows up in the
+schema without a change there. A Completion has one wire form, to_dict(echo=False) / from_dict():
+what the service sends as JSON, in the stream's finish event and in /v1 choices, and what it caches.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import types
+from dataclasses import asdict, dataclass, field, fields
+from functools import cache
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from textgen.errors import ConfigError
 
-MAX_NEW_TOKENS = 4096
-MAX_N = 256  # completions per request
-MAX_TEMPERATURE = 5.0
-MAX_REPETITION_PENALTY = 10.0
-MAX_NO_REPEAT_NGRAM = 16
-MAX_STOP = 8  # stop strings per request
-MAX_STOP_LEN = 64
-MAX_ACROSTIC = 32
+if TYPE_CHECKING:
+    from textgen.poetry.forms import FormSpec
+
 FINISH_REASONS = ("length", "eos", "stop")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds of a request. None = unbounded. bounds() says them as rules, for validate() and the
+    service's schema alike."""
+
+    max_new_tokens: int = 4096
+    n: int = 256  # completions per prompt
+    rows: int = 256  # completions per request: n x prompts
+    prompts: int | None = None  # prompts per request
+    prompt_chars: int | None = None  # characters per prompt
+    temperature: float = 5.0
+    top_k: int | None = None
+    min_repetition_penalty: float = 0.0  # 0: any penalty above 0; else at least this
+    repetition_penalty: float = 10.0
+    no_repeat_ngram_size: int = 16
+    stop: int = 8  # stop strings per request
+    stop_chars: int = 64  # characters per stop string
+    acrostic: int = 32
+    title: int = 30  # = guided.MAX_TITLE, which a title the model writes is held to as well (tested)
+    tune: int = 32
+    text: int = 1024  # characters of any other text knob (form, rhyme_scheme, ...)
+    seed: int = 2**63 - 1
+    tune_header: bool = False  # True: `tune` only for a model trained with tune (词牌) header lines
+
+    def bounds(self) -> dict[str, dict[str, Any]]:
+        """Each field's rule in pydantic's words (ge, gt, le, max_length; "items": the rule of each
+        string of a list): SamplingParams' fields (any other text knob: max_length=text), then the
+        request's own (prompt, n, seed)."""
+        hints = _hints(SamplingParams)
+        out: dict[str, dict[str, Any]] = {
+            f.name: {"max_length": self.text}
+            for f in fields(SamplingParams)
+            if _kind(hints[f.name])[0] == "str"
+        }
+        penalty = {"ge": self.min_repetition_penalty} if self.min_repetition_penalty else {"gt": 0.0}
+        out |= {
+            "max_new_tokens": {"ge": 1, "le": self.max_new_tokens},
+            "min_new_tokens": {"ge": 0, "le": self.max_new_tokens},
+            "temperature": {"ge": 0.0, "le": self.temperature},
+            "top_k": {"ge": 0} | _le(self.top_k),
+            "top_p": {"gt": 0.0, "le": 1.0},
+            "repetition_penalty": penalty | {"le": self.repetition_penalty},
+            "no_repeat_ngram_size": {"ge": 0, "le": self.no_repeat_ngram_size},
+            "stop": {"max_length": self.stop, "items": {"min_length": 1, "max_length": self.stop_chars}},
+            "acrostic": {"max_length": self.acrostic},
+            "title": {"max_length": self.title},
+            "tune": {"max_length": self.tune},
+            "prompt": {} if self.prompt_chars is None else {"max_length": self.prompt_chars},
+            "n": {"ge": 1, "le": self.n},
+            "seed": {"ge": 0, "le": self.seed},
+        }
+        return out
+
+
+LIBRARY = Limits()  # the CLI and the Python API
+SERVICE = Limits(  # the HTTP service: what one request may cost a shared server
+    max_new_tokens=1024, n=8, rows=64, prompts=8, prompt_chars=2000, temperature=2.0, top_k=1000,
+    min_repetition_penalty=1.0, repetition_penalty=2.0, no_repeat_ngram_size=8, stop=4, stop_chars=32,
+    acrostic=16, text=128, seed=2**53 - 1, tune_header=True,  # seed: exact in every JSON client
+)  # fmt: skip
+# LIBRARY's bounds under the names the CLI's help uses
+MAX_NEW_TOKENS, MAX_N = LIBRARY.max_new_tokens, LIBRARY.rows
 
 
 @dataclass(frozen=True)
@@ -61,51 +127,27 @@ class SamplingParams:
         if self.rhyme_scheme == "":
             object.__setattr__(self, "rhyme_scheme", None)
 
-    def validate(self) -> None:
-        """Raise ConfigError (one line naming the field) if any value is out of bounds or the
-        constraints cannot be met together."""
-        _check_int("max_new_tokens", self.max_new_tokens, 1, MAX_NEW_TOKENS)
-        _check_int("min_new_tokens", self.min_new_tokens, 0, MAX_NEW_TOKENS)
+    def validate(self, limits: Limits = LIBRARY, layout: str = "couplet") -> FormSpec | None:
+        """Raise ConfigError (one line naming the field) if any value is out of `limits` or the
+        constraints cannot be met together; else the poem form they ask for (None: free text)."""
+        hints, bounds = _hints(SamplingParams), limits.bounds()
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name), hints[f.name], bounds.get(f.name, {}))
         if self.min_new_tokens > self.max_new_tokens:
             raise ConfigError(
                 f"min_new_tokens ({self.min_new_tokens}) must not exceed max_new_tokens ({self.max_new_tokens})"
             )
-        _check_float("temperature", self.temperature, 0.0, MAX_TEMPERATURE)
-        _check_int("top_k", self.top_k, 0, None)
-        if not _is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
-            raise ConfigError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        if (
-            not _is_number(self.repetition_penalty)
-            or not 0.0 < self.repetition_penalty <= MAX_REPETITION_PENALTY
-        ):
-            raise ConfigError(
-                f"repetition_penalty must be in (0, {MAX_REPETITION_PENALTY:g}], got {self.repetition_penalty!r}"
-            )
-        _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, MAX_NO_REPEAT_NGRAM)
-        if len(self.stop) > MAX_STOP:
-            raise ConfigError(f"at most {MAX_STOP} stop strings, got {len(self.stop)}")
-        for s in self.stop:
-            if not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_LEN:
-                raise ConfigError(f"stop strings must be 1 to {MAX_STOP_LEN} characters, got {s!r}")
         if self.rhyme_scheme is not None:
             from textgen.poetry.rhyme import check_scheme
 
             check_scheme(self.rhyme_scheme)
-        for name in ("form", "acrostic", "tune"):
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
         from textgen.sampling.guided import check_title
 
-        check_title(self.title)
-        for name in ("rhyme", "tones", "guards"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.acrostic is not None and len(self.acrostic) > MAX_ACROSTIC:
-            raise ConfigError(f"acrostic is at most {MAX_ACROSTIC} characters, got {len(self.acrostic)}")
+        check_title(self.title)  # one line, not blank (its length is checked above)
         from textgen.poetry.forms import resolve_form
 
         # ConfigError when impossible
-        resolve_form(self.form, self.acrostic, self.rhyme, tones=self.tones, tune=self.tune)
+        return resolve_form(self.form, self.acrostic, self.rhyme, layout, tones=self.tones, tune=self.tune)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -113,34 +155,179 @@ class SamplingParams:
         return d
 
 
+@dataclass(frozen=True)
+class SamplingRequest:
+    """One request: prompts, their SamplingParams, n completions per prompt and a seed. Its rows
+    are prompt-major, row r seeded with seed + r (None: a random seed, chosen when rows are made)."""
+
+    prompts: tuple[str, ...] = ("",)
+    params: SamplingParams = field(default_factory=SamplingParams)
+    n: int = 1
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.prompts, str):
+            object.__setattr__(self, "prompts", (self.prompts,))
+        elif isinstance(self.prompts, list):
+            object.__setattr__(self, "prompts", tuple(self.prompts))
+        if self.params is None:
+            object.__setattr__(self, "params", SamplingParams())
+
+    def validate(self, limits: Limits = LIBRARY, layout: str = "couplet") -> FormSpec | None:
+        """The one check of a request (ConfigError, one line naming the field); returns the form
+        its params ask for (SamplingParams.validate)."""
+        prompts, n, seed = self.prompts, self.n, self.seed
+        for p in prompts if isinstance(prompts, tuple) else (prompts,):
+            if not isinstance(p, str):
+                raise ConfigError(f"prompt must be a string, got {type(p).__name__}")
+        if not isinstance(self.params, SamplingParams):
+            raise ConfigError(f"params must be SamplingParams, got {type(self.params).__name__}")
+        spec = self.params.validate(limits, layout)
+        bounds = limits.bounds()
+        for p in prompts:
+            _check("prompt", p, str, bounds["prompt"])
+        if limits.prompts is not None and len(prompts) > limits.prompts:
+            raise ConfigError(f"at most {limits.prompts} prompts, got {len(prompts)}")
+        rows = n * max(len(prompts), 1) if _is_int(n) else 0
+        if not _is_int(n) or not 1 <= rows <= limits.rows:
+            raise ConfigError(
+                f"n x prompts must be between 1 and {limits.rows}, got n={_shown(n)} x {len(prompts)}"
+            )
+        _check("n", n, int, bounds["n"])
+        if seed is not None:  # the last row's seed is seed + rows - 1
+            _check("seed", seed, int, {"ge": 0, "le": limits.seed - rows + 1})
+        return spec
+
+    @property
+    def reproducible(self) -> bool:
+        """Its text is fixed by its fields: a seed was given, or decoding is greedy."""
+        return self.seed is not None or self.params.temperature == 0
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that fixes the output, as JSON values (a cache key hashes it). Greedy text does
+        not depend on the seed, so greedy requests leave it out and share one form."""
+        return {
+            "prompt": list(self.prompts),
+            "params": self.params.to_dict(),
+            "n": self.n,
+            "seed": None if self.params.temperature == 0 else self.seed,
+        }
+
+
+ECHO = {"echo": True}  # a Completion field that repeats the request: not part of the wire form
+
+
 @dataclass
 class Completion:
     text: str  # the generated text only (the prompt is not repeated)
     finish_reason: str  # "length" | "eos" | "stop"
     tokens: int  # generated tokens
-    seed: int
-    prompt: str = ""
+    seed: int = field(metadata=ECHO)
+    prompt: str = field(default="", metadata=ECHO)
     # The title line the model wrote first (a titled model asked for a form without a title): the
     # text begins with it. None otherwise.
     title: str | None = None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self, echo: bool = True) -> dict:
+        """Every field; echo=False: the wire form, without the fields that repeat the request (seed,
+        prompt): what the service answers with, streams as a finish event and caches."""
+        d = asdict(self)
+        return d if echo else {f.name: d[f.name] for f in wire_fields()}
+
+    @classmethod
+    def from_dict(cls, d: dict, **echo: Any) -> Completion:
+        """A Completion from its wire form and the echoed fields (seed=...); KeyError, TypeError or
+        ValueError when `d` is not one (an entry written by another version, say)."""
+        hints, out = _hints(cls), {}
+        for f in wire_fields():
+            if f.name not in d and f.default is f.default_factory:  # both MISSING: required
+                raise KeyError(f.name)
+            value = d.get(f.name, f.default)
+            if not _is_instance(value, hints[f.name]):
+                raise TypeError(f"{f.name}: unexpected {type(value).__name__}")
+            out[f.name] = value
+        if out["finish_reason"] not in FINISH_REASONS:
+            raise ValueError(f"finish_reason: {out['finish_reason']!r}")
+        return cls(**out, **echo)
+
+
+@cache
+def wire_fields() -> tuple:
+    """The fields of a Completion's wire form, in order."""
+    return tuple(f for f in fields(Completion) if not f.metadata.get("echo"))
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _kind(tp: Any) -> tuple[str, bool]:
+    """A field's type as ("int" | "float" | "bool" | "str" | "strs", None allowed)."""
+    args = get_args(tp)
+    if get_origin(tp) in (Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        return _kind(rest[0])[0], len(rest) < len(args)
+    if get_origin(tp) is tuple:
+        return "strs", False
+    return {int: "int", float: "float", bool: "bool", str: "str"}.get(tp, "any"), False
+
+
+def _check(name: str, value: object, tp: Any, rule: dict[str, Any]) -> None:
+    """ConfigError (one line, naming the field and the rule, never echoing a long value) unless
+    `value` is of type `tp` and within `rule` (Limits.bounds())."""
+    kind, optional = _kind(tp)
+    if value is None and optional:
+        return
+    if kind == "bool" and not isinstance(value, bool):
+        either = "true, false or null" if optional else "true or false"
+        raise ConfigError(f"{name} must be {either}, got {_shown(value)}")
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, got {_shown(value)}")
+        if len(value) > rule.get("max_length", len(value)):
+            raise ConfigError(f"{name} is at most {rule['max_length']} characters, got {len(value)}")
+    if kind == "strs":
+        if len(value) > rule.get("max_length", len(value)):  # type: ignore[arg-type]
+            raise ConfigError(f"at most {rule['max_length']} {name} strings, got {len(value)}")  # type: ignore[arg-type]
+        lo, hi = rule.get("items", {}).get("min_length", 0), rule.get("items", {}).get("max_length")
+        for s in value:  # type: ignore[attr-defined]
+            if not isinstance(s, str) or not lo <= len(s) <= (hi or len(s)):
+                raise ConfigError(f"{name} strings must be {lo} to {hi} characters, got {_shown(s)}")
+    if kind == "int":
+        lo, hi = rule.get("ge", 0), rule.get("le")
+        if not _is_int(value) or value < lo or (hi is not None and value > hi):  # type: ignore[operator]
+            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise ConfigError(f"{name} must be an integer {rng}, got {_shown(value)}")
+    if kind == "float":
+        lo, hi, open_lo = rule.get("gt", rule.get("ge", 0.0)), rule.get("le"), "gt" in rule
+        ok = _is_number(value) and (value > lo if open_lo else value >= lo) and (hi is None or value <= hi)  # type: ignore[operator]
+        if not ok:
+            rng = f"in ({lo:g}, {hi:g}]" if open_lo else f"between {lo:g} and {hi:g}"
+            raise ConfigError(f"{name} must be {rng}, got {_shown(value)}")
+
+
+def _le(hi: int | None) -> dict[str, int]:
+    return {} if hi is None else {"le": hi}
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x  # not NaN
 
 
-def _check_int(name: str, value: object, lo: int, hi: int | None) -> None:
-    ok = (
-        isinstance(value, int) and not isinstance(value, bool) and value >= lo and (hi is None or value <= hi)
-    )
-    if not ok:
-        rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ConfigError(f"{name} must be an integer {rng}, got {value!r}")
+def _is_instance(value: object, tp: Any) -> bool:
+    if get_origin(tp) in (Union, types.UnionType):
+        return any(_is_instance(value, a) for a in get_args(tp))
+    if tp is type(None):
+        return value is None
+    return _is_int(value) if tp is int else isinstance(value, tp)
 
 
-def _check_float(name: str, value: object, lo: float, hi: float) -> None:
-    if not _is_number(value) or not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+def _shown(value: object, limit: int = 40) -> str:
+    """repr(value), cut to `limit` characters: an error never echoes a huge input."""
+    r = repr(value)
+    return r if len(r) <= limit else r[: limit - 1] + "…"
