@@ -168,7 +168,9 @@ def _header_prompt(gen, prompt: str, tune: str | None) -> tuple[str, str | None]
     name = first.strip()
     if gen.header_fields == ["rhythmic"] and name:
         found = find_tune(name)
-        if found is not None and tune in (None, found.name):
+        if found is not None and tune not in (None, found.name):
+            raise ConfigError(f"the prompt opens with tune {found.name} but --tune is {tune}: give one")
+        if found is not None:
             return rest, found.name
         if found is None and newline and tune is None:
             raise ConfigError(f"the first line of a ci prompt is its tune (词牌), and {name!r} is not one "

@@ -186,6 +186,8 @@ def test_a_tune_as_the_first_line_holds_the_tune(models, capsys):
     assert r == json.loads(run([*base, "--tune", "浣溪沙"], capsys)[1]) | {"prompt": ""}
     code, _, err = run([*base, "--prompt", "春夏\\n"], capsys)
     assert code == 1 and "春夏" in err and "词牌" in err
+    code, _, err = run([*base, "--prompt", "浣溪沙\\n", "--tune", "菩萨蛮"], capsys)
+    assert code == 1 and "浣溪沙" in err and "菩萨蛮" in err
 
 
 def test_lyrics_name_their_artists(models, capsys):
