@@ -30,7 +30,7 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 
 \b
 lyrics artists: 周杰伦 林俊杰 陈奕迅 许嵩 邓紫棋 任然 汪峰 (the corpus's; the songs mix in
-some English, Korean and other fragments, as the lyrics it learned from did)"""
+some English and Korean fragments, as the lyrics it learned from did)"""
 )
 @click.argument("checkpoint", type=click.Path())
 @click.option("--prompt", default="",
