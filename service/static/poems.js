@@ -10,10 +10,15 @@ function parts(c) {
   const req = state.request || {};
   const m = model(req.model);
   let title = req.title || "", body = (req.prompt || "") + c.text;
+  const nl = c.text.indexOf("\n");
   if (m.title && !req.title) { // the model writes its own title line first (then the prompt)
-    const nl = c.text.indexOf("\n");
     title = nl < 0 ? c.text : c.text.slice(0, nl);
     body = nl < 0 ? "" : c.text.slice(nl + 1);
+  } else if (req.prompt && nl >= 0 && c.text.slice(nl + 1).startsWith(req.prompt)) {
+    // A prompt opens the body: a model whose texts open with a header line (a ci's tune, a song's
+    // artist) wrote that line first, and the prompt follows it in the text.
+    title = c.text.slice(0, nl);
+    body = c.text.slice(nl + 1);
   } else if (m.tunes && !req.tune && !req.form && !req.acrostic) { // a free ci opens with its tune line
     const nl = body.indexOf("\n");
     if (nl > 0 && ![...body.slice(0, nl)].some((ch) => BREAK.test(ch))) {

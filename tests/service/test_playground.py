@@ -360,3 +360,25 @@ def test_stop_stops_the_cursors(server, browser):
         browser.find_elements(*by(".cursor")) == []
         and browser.find_element(*by("#status")).text == "Stopped."
     )
+
+
+def test_a_prompt_opens_the_body_after_a_header_line_the_model_writes(serve, browser, tmp_path):
+    import torch
+
+    from textgen.checkpoint import save_checkpoint
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.tokenizer import CharTokenizer
+
+    # Like lyrics (an artist line first) or songci (a tune): the header is no title, but it is shown as one.
+    tok = CharTokenizer.train(["周杰伦\n春眠不觉晓，处处闻啼鸟。", "汪峰\n床前明月光，疑是地上霜。"])
+    torch.manual_seed(0)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=32, n_embd=16)).eval()
+    meta = {"corpus": {"name": "singer", "manifest": {"read": {"header": "{artist}"}}}}
+    save_checkpoint(tmp_path / "singer.safetensors", model, tok, meta)
+    gens = {"singer": Generator.from_checkpoint(tmp_path / "singer.safetensors")}
+    with serve(create_app(gens, cache=MemoryCache(60, 8))) as live:
+        open_page(browser, live.url + "/?model=singer&prompt=春眠&n=1&seed=5&max=20")
+        [poem] = written(browser)
+        header = poem["text"].split("\n", 1)[0]
+        assert browser.find_element(*by(".poem .title")).text == header
+        assert poem["body"].startswith("春眠") and poem["text"] == f"{header}\n{poem['body']}"
