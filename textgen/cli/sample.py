@@ -38,7 +38,8 @@ some English and Korean fragments, as the lyrics it learned from did)"""
                    r"tang writes a title line first; songci: a 词牌 as the first line holds that tune; "
                    r"lyrics: an artist's name, alone or as the first line.")  # fmt: skip
 @click.option("--max-new-tokens", type=int, default=None,
-              help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself].")  # fmt: skip
+              help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself]; a "
+                   "title line the model writes has its own budget.")  # fmt: skip
 @click.option("--min-new-tokens", type=int, default=0, show_default=True,
               help="Write at least this many tokens before ending (small models often stop early).")  # fmt: skip
 @click.option(
