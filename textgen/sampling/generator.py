@@ -134,6 +134,8 @@ class Generator:
         params = request.params
         if params.title is not None and "title" not in self.header_fields:
             raise ConfigError("this model was not trained with titles: leave out title (--title)")
+        if params.keywords is not None and "keywords" not in self.header_fields:
+            raise ConfigError("this model was not trained with keyword plans: leave out keywords")
         if limits.tune_header and params.tune is not None and "rhythmic" not in self.header_fields:
             raise ConfigError("this model was not trained with tunes (词牌): leave out tune")
         ids, skipped = [], []
@@ -163,18 +165,52 @@ class Generator:
                 else:
                     row_ids = context + ids  # every header line is known: primed with the prompt
                 seed = prepared.seed + len(rows)
-                rows.append(Sequence(self, prompt, row_ids, params, seed, constraint, skipped))
+                seq = Sequence(self, prompt, row_ids, params, seed, constraint, skipped)
+                if "keywords" in self.header_fields:
+                    seq.keywords = self.keyword_plan(params)  # None: the row writes its own plan
+                rows.append(seq)
         return rows
+
+    @property
+    def planner(self):
+        """The keyword planner shipped beside the model (keywords.json), or None."""
+        if not hasattr(self, "_planner"):
+            self._planner = None
+            p = self.checkpoint.path
+            f = p.parent / "keywords.json" if p else None
+            if f is not None and f.is_file():
+                from textgen.data.keywords import KeywordPlanner
+
+                try:
+                    self._planner = KeywordPlanner.load(f)
+                except (OSError, ValueError) as e:
+                    raise ConfigError(f"{f}: cannot read the keyword planner ({e})") from e
+        return self._planner
+
+    def keyword_plan(self, params: SamplingParams) -> str | None:
+        """The keyword line for a request: its own keywords, else planned from its title by the
+        model's planner; None leaves the plan to the model (it writes the line itself)."""
+        from textgen.data.keywords import keyword_line, parse_keywords
+
+        if params.keywords:
+            return keyword_line(parse_keywords(params.keywords))
+        if params.title and self.planner is not None:
+            words = self.planner.plan(params.title)
+            return keyword_line(words) if words else None
+        return None
 
     def _header(
         self, params: SamplingParams, spec, prompt: str = ""
-    ) -> tuple[list[int], list[list[int] | None]]:
-        """(context ids, header lines the row writes) for the model's header fields. A prompt opens
-        the poem's body: header lines the request leaves open are written by the row before it. A
-        prompt with a line per header field (songci's '浣溪沙\\n') is read as its own header."""
+    ) -> tuple[list[int], list[list[int] | None], list[bool]]:
+        """(context ids, header lines the row writes, which of them are hidden) for the model's
+        header fields. A prompt opens the poem's body: header lines the request leaves open are
+        written by the row before it. A prompt with a line per header field (songci's '浣溪沙\\n')
+        is read as its own header. The keyword plan is a hidden line: never part of the text."""
         from textgen.data.clean import form_name
 
         values = {"form": form_name(list(spec.line_lengths)) if spec else None, "title": params.title}
+        if "keywords" in self.header_fields:
+            values["keywords"] = self.keyword_plan(params)
         if spec is not None and spec.is_tune:  # songci opens each ci with its tune (词牌) line
             values.update(form=None, rhythmic=spec.name)
         body = bool(prompt) and prompt.count("\n") < len(self.header_fields)
@@ -184,19 +220,21 @@ class Generator:
         if plan is None and body:
             plan = HeaderPlan("", [None] * len(self.header_fields))
         if plan is None:
-            return [], []
+            return [], [], []
         enc = self.tokenizer.encode
         unknown = self.tokenizer.unknown_chars(plan.context + "".join(x or "" for x in plan.lines))
         if unknown:
             raise TokenizerError(
                 f"the header (form, title) has character(s) not in the vocabulary: {''.join(unknown)!r}"
             )
-        return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines]
+        fields = self.header_fields[len(self.header_fields) - len(plan.lines) :]
+        hidden = [f == "keywords" for f in fields]
+        return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines], hidden
 
     def _constraint(self, params: SamplingParams, ids: list[int], prompt: str, spec: FormSpec | None):
         """(constraint or None, header context ids to prime before the prompt); `spec`: the form the
         request asks for (SamplingRequest.validate)."""
-        context, lines = self._header(params, spec, prompt)
+        context, lines, hidden = self._header(params, spec, prompt)
         if spec is None and not lines:
             return None, context
         inner = None if spec is None else self._poem_constraint(spec, params)
@@ -204,7 +242,7 @@ class Generator:
             inner.feed_prompt(ids, prompt)
             c = inner
         else:
-            c = Guided(inner, self.index, lines=lines, guards=params.guards)
+            c = Guided(inner, self.index, lines=lines, guards=params.guards, hidden=hidden)
             c.feed_prompt(ids, prompt)
         # max_new_tokens is the poem's budget: a title line the row writes (up to MAX_TITLE characters,
         # budgeted on its own) and the prompt forced after it are not counted. Exact: a form's closing
@@ -227,14 +265,63 @@ class Generator:
 
     def generate(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
                  seed: int | None = None, on_unknown: str = "error") -> list[Completion]:  # fmt: skip
-        """Complete every prompt n times in one batch; row r (prompt-major) uses seed + r."""
+        """Complete every prompt n times; row r (prompt-major) uses seed + r. Rows that search
+        (forms and tunes, by default where the model's generation.json says so) are searched one
+        by one; the others share one batch. params=None: the model's generation defaults."""
+        params = params if params is not None else self.default_params()
         seqs = self.new_rows(prompts, params, n=n, seed=seed, on_unknown=on_unknown)
+        out = {id(s): s for s in seqs}
         batch = self.new_batch()
         for s in seqs:
-            batch.add(s)
+            if self.searches(s):
+                out[id(s)] = self.search(s)
+            else:
+                batch.add(s)
         while len(batch):
             batch.step()
-        return [s.completion() for s in seqs]
+        return [out[id(s)].completion() for s in seqs]
+
+    # -- generation defaults and line-level search ---------------------------------------------
+    @property
+    def defaults(self) -> dict:
+        """The model's own generation settings (generation.json beside its weights, like a Hugging
+        Face model's generation_config.json): SamplingParams fields a request leaves unset."""
+        if not hasattr(self, "_defaults"):
+            self._defaults = load_generation_defaults(self.checkpoint.path)
+        return self._defaults
+
+    def default_params(self, **given) -> SamplingParams:
+        """SamplingParams from the model's defaults, then `given` (what a caller set) on top. A
+        default rhyme applies where lines are known (a form, an acrostic or a tune)."""
+        d = {**self.defaults, **given}
+        if "rhyme" not in given and not (d.get("form") or d.get("acrostic") or d.get("tune")):
+            d.pop("rhyme", None)
+        return SamplingParams(**d)
+
+    def searches(self, seq: Sequence) -> bool:
+        """Whether a row is written by line-level search: its params say so, or (search unset) the
+        model's defaults; only a form or a tune has lines to search over."""
+        on = seq.params.search
+        if on is None:
+            on = bool(self.defaults.get("search", False))
+        inner = seq.constraint.inner if isinstance(seq.constraint, Guided) else seq.constraint
+        return bool(on) and inner is not None and seq.params.temperature > 0
+
+    @property
+    def judges(self):
+        """The learned judges shipped beside the model (textgen.judges), or None."""
+        if not hasattr(self, "_judges"):
+            from textgen.judges import Judges
+
+            p = self.checkpoint.path
+            self._judges = Judges.load(p.parent) if p is not None else None
+        return self._judges
+
+    def search(self, seq: Sequence) -> Sequence:
+        """The row written by line-level search (textgen.sampling.search): a finished Sequence."""
+        from textgen.sampling.search import search_sequence
+
+        return search_sequence(self, seq, judges=self.judges, planner=self.planner)
 
     def choose(
         self, logits: torch.Tensor, seqs: list[Sequence], plan: SamplingPlan | None = None
@@ -293,6 +380,31 @@ class Generator:
         trial[banned] = False
         # The n-gram rule yields to the form: it never leaves a row without an allowed token.
         return trial if bool(trial.any()) else base
+
+
+def load_generation_defaults(path: Path | None) -> dict:
+    """generation.json beside a checkpoint: {field: value} for SamplingParams fields; {} if absent.
+    A file that is not such an object is an error naming the file."""
+    import dataclasses
+    import json
+
+    f = path.parent / "generation.json" if path is not None else None
+    if f is None or not f.is_file():
+        return {}
+    try:
+        d = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{f}: not valid JSON ({e})") from e
+    known = {x.name for x in dataclasses.fields(SamplingParams)}
+    if not isinstance(d, dict) or set(d) - known - {"_comment", "_measured"}:
+        extra = sorted(set(d) - known) if isinstance(d, dict) else []
+        raise ConfigError(f"{f}: must be an object of SamplingParams fields (unknown: {extra})")
+    d = {k: v for k, v in d.items() if k in known}
+    try:
+        SamplingParams(**{k: v for k, v in d.items() if k != "rhyme"}).validate()
+    except ConfigError as e:
+        raise ConfigError(f"{f}: {e}") from e
+    return d
 
 
 @dataclass

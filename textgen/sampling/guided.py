@@ -41,11 +41,16 @@ class Guided:
     """One row's constraint: header lines to write, then the (optional) poem constraint, with guards."""
 
     def __init__(self, inner, index, *, lines: list[list[int] | None] = (), budget: int = MAX_TITLE + 1,
-                 guards: bool = False):  # fmt: skip
+                 guards: bool = False, hidden: list[bool] = ()):  # fmt: skip
         self.inner, self.index = inner, index
         # Header items: None = a free line (chars then "\n"), a list = forced ids (ending in "\n").
         self.items = [None if x is None else list(x) for x in lines]
-        self.writes_title = bool(self.items) and self.items[0] is None  # the text begins with that line
+        # A hidden item (the keyword plan) is written or forced like the others but is not part of
+        # the text: Sequence keeps it apart (Completion.keywords).
+        self.hidden = list(hidden) or [False] * len(self.items)
+        self.sep = index.char_id.get("、")  # between keywords on a hidden plan line
+        # the text begins with that line
+        self.writes_title = bool(self.items) and self.items[0] is None and not self.hidden[0]
         self.forced_queue: list[int] = []  # the prompt, when a free line comes before it
         self.free_len = 0  # characters written on the current free line
         self.max_free = min(MAX_TITLE, budget - 1)
@@ -68,6 +73,10 @@ class Guided:
     # -- what the generator calls ------------------------------------------------------------
     def _in_header(self) -> bool:
         return bool(self.items) or bool(self.forced_queue)
+
+    def writing_hidden(self) -> bool:
+        """The next token belongs to a hidden header line (the keyword plan)."""
+        return bool(self.items) and self.hidden[0]
 
     def forced(self) -> bool:
         if self.items:
@@ -92,6 +101,8 @@ class Guided:
                 return ix.one_hot(self.newline)
             m = ix.cjk.clone()
             m[self.newline] = True
+            if self.hidden[0] and self.sep is not None:
+                m[self.sep] = True
             return m
         if self.forced_queue:
             return ix.one_hot(self.forced_queue[0])
@@ -114,8 +125,10 @@ class Guided:
                 item.pop(0)
                 if not item:
                     self.items.pop(0)
+                    self.hidden.pop(0)
             elif token_id == self.newline:
                 self.items.pop(0)
+                self.hidden.pop(0)
                 self.free_len = 0
             else:
                 self.free_len += 1

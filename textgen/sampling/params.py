@@ -24,6 +24,8 @@ from textgen.errors import ConfigError
 if TYPE_CHECKING:
     from textgen.poetry.forms import FormSpec
 
+MAX_KEYWORDS = 8  # keywords in a plan
+MAX_KEYWORD_CHARS = 4  # characters in one keyword
 FINISH_REASONS = ("length", "eos", "stop")
 
 
@@ -48,6 +50,8 @@ class Limits:
     title: int = 30  # = guided.MAX_TITLE, which a title the model writes is held to as well (tested)
     tune: int = 32
     text: int = 1024  # characters of any other text knob (form, rhyme_scheme, ...)
+    beams: int = 8  # line-level search: partial poems kept
+    candidates: int = 32  # line-level search: samples per line and beam
     seed: int = 2**63 - 1
     tune_header: bool = False  # True: `tune` only for a model trained with tune (词牌) header lines
 
@@ -74,6 +78,8 @@ class Limits:
             "acrostic": {"max_length": self.acrostic},
             "title": {"max_length": self.title},
             "tune": {"max_length": self.tune},
+            "beams": {"ge": 1, "le": self.beams},
+            "candidates": {"ge": 1, "le": self.candidates},
             "prompt": {} if self.prompt_chars is None else {"max_length": self.prompt_chars},
             "n": {"ge": 1, "le": self.n},
             "seed": {"ge": 0, "le": self.seed},
@@ -89,6 +95,7 @@ SERVICE = Limits(  # the HTTP service: what one request may cost a shared server
 )  # fmt: skip
 # LIBRARY's bounds under the names the CLI's help uses
 MAX_NEW_TOKENS, MAX_N = LIBRARY.max_new_tokens, LIBRARY.rows
+MAX_BEAMS, MAX_CANDIDATES = LIBRARY.beams, LIBRARY.candidates
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,12 @@ class SamplingParams:
     guards: bool = True  # degeneration guards for classical forms (no 3x character, 兮, weak rhymes…)
     rhyme_scheme: str | None = None  # "pingshui" 平水韵 | "xinyun" 中华新韵; None = the model's own
     min_new_tokens: int = 0  # <eos> held back until this many tokens (vLLM's min_tokens); forms end anyway
+    keywords: str | None = None  # 关键词 plan, e.g. "明月、故乡": for models trained with a keywords line
+    # Line-level search (forms and tunes): each line drawn as `candidates` samples from each of the
+    # `beams` best partial poems, scored by the model and the judges. None = the model's default.
+    search: bool | None = None
+    beams: int = 2
+    candidates: int = 8
 
     def __post_init__(self) -> None:
         # Accept a list (JSON, click's multiple=True) but keep the dataclass hashable.
@@ -126,6 +139,10 @@ class SamplingParams:
             object.__setattr__(self, "title", None)
         if self.rhyme_scheme == "":
             object.__setattr__(self, "rhyme_scheme", None)
+        if isinstance(self.keywords, (list, tuple)):
+            object.__setattr__(self, "keywords", "、".join(self.keywords))
+        if self.keywords == "":
+            object.__setattr__(self, "keywords", None)
 
     def validate(self, limits: Limits = LIBRARY, layout: str = "couplet") -> FormSpec | None:
         """Raise ConfigError (one line naming the field) if any value is out of `limits` or the
@@ -144,6 +161,7 @@ class SamplingParams:
         from textgen.sampling.guided import check_title
 
         check_title(self.title)  # one line, not blank (its length is checked above)
+        _check_keywords(self.keywords)
         from textgen.poetry.forms import resolve_form
 
         # ConfigError when impossible
@@ -227,6 +245,8 @@ class Completion:
     # The title line the model wrote first (a titled model asked for a form without a title): the
     # text begins with it. None otherwise.
     title: str | None = None
+    # The keyword plan the poem was written to (given, planned from the title, or the model's own).
+    keywords: str | None = None
 
     def to_dict(self, echo: bool = True) -> dict:
         """Every field; echo=False: the wire form, without the fields that repeat the request (seed,
@@ -305,6 +325,26 @@ def _check(name: str, value: object, tp: Any, rule: dict[str, Any]) -> None:
         if not ok:
             rng = f"in ({lo:g}, {hi:g}]" if open_lo else f"between {lo:g} and {hi:g}"
             raise ConfigError(f"{name} must be {rng}, got {_shown(value)}")
+
+
+def _check_keywords(value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ConfigError(f"keywords must be a string like '明月、故乡' or a list, got {value!r}")
+    from textgen.data.keywords import parse_keywords
+
+    words = parse_keywords(value)
+    bad = [
+        w
+        for w in words
+        if not 0 < len(w) <= MAX_KEYWORD_CHARS or not all("\u3400" <= c <= "\u9fff" for c in w)
+    ]
+    if not words or len(words) > MAX_KEYWORDS or bad:
+        raise ConfigError(
+            f"keywords must be 1 to {MAX_KEYWORDS} words of 1 to {MAX_KEYWORD_CHARS} Chinese characters "
+            f"separated by 、 , or spaces, got {value[:40]!r}"
+        )
 
 
 def _le(hi: int | None) -> dict[str, int]:

@@ -32,6 +32,10 @@ class Sequence:
         self.stream = TextStream(gen.tokenizer, params.stop)
         self.ids: list[int] = []  # generated ids
         self.header_tokens = 0  # of them, those of header lines (and a prompt forced after them)
+        # The keyword plan (a hidden header line): given or planned up front, or written by the row
+        # (its ids collect in keyword_ids and never reach the text).
+        self.keywords: str | None = None
+        self.keyword_ids: list[int] = []
         self.text = ""  # text released so far (the final text once finished)
         self.finished = False
         self.finish_reason: str | None = None
@@ -55,8 +59,11 @@ class Sequence:
         title = None
         if getattr(self.constraint, "writes_title", False) and "\n" in self.text:
             title = self.text.split("\n", 1)[0]
+        keywords = self.keywords
+        if self.keyword_ids:
+            keywords = self.stream.tokenizer.decode(self.keyword_ids).strip() or None
         return Completion(
-            self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt, title
+            self.text, self.finish_reason or "length", self.tokens, self.seed, self.prompt, title, keywords
         )
 
     def banned_ngram_tokens(self) -> list[int]:
@@ -77,6 +84,7 @@ class Sequence:
         if token_id == eos_id:
             return self._finish("eos")
         self.ids.append(token_id)
+        hidden = self.constraint is not None and getattr(self.constraint, "writing_hidden", bool)()
         if self.constraint is not None:
             # A header line the row writes (a title) and a prompt forced after it have their own
             # budget: max_new_tokens counts what follows them.
@@ -87,6 +95,9 @@ class Sequence:
             self.presence[token_id] = True
         if self.params.no_repeat_ngram_size:
             self._remember(token_id)
+        if hidden:
+            self.keyword_ids.append(token_id)
+            return ""
         delta, stopped = self.stream.push(token_id)
         self.text += delta
         if stopped:
