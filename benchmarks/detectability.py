@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from jueju import corpus_for, cross_line_repeats, form_mix, generate_jueju, real_jueju, settings  # noqa: E402
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # inverse L2 strength, as scikit-learn's C
+BIAS = 10.0  # the constant feature that carries the bias (its penalty is C * BIAS^2 times weaker)
 
 
 FORM_FEATURES = ("rhymes", "tones_kept", "cross_line_repeats", "repeated_chars", *DEFECTS)
@@ -93,24 +94,35 @@ class Features:
         return np.hstack([x, (np.array([d.form for d in docs]) - self.mean) / self.sd])
 
 
-def fit_logreg(x: np.ndarray, y: np.ndarray, c: float):
-    """L2-regularised logistic regression (sum of log-losses + ||w||^2 / 2C), by L-BFGS; returns a
-    scorer: features -> log-odds of 'generated'."""
-    X, Y = torch.from_numpy(x), torch.from_numpy(y).double()
-    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1, max_iter=500, tolerance_grad=1e-8, line_search_fn="strong_wolfe")
+def fit_logreg(x: np.ndarray, y: np.ndarray, c: float, iters: int = 50):
+    """L2-regularised logistic regression (sum of log-losses + ||w||^2 / 2C; the bias, a constant
+    feature of BIAS, all but unregularised), by Newton's method with the Hessian solved in the
+    n x n form (Woodbury: poems are fewer than features). Returns a scorer: features -> log-odds
+    of 'generated'."""
+    z = np.hstack([x, np.full((len(x), 1), BIAS)])
+    k = z @ z.T
+    w = np.zeros(z.shape[1])
 
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w + b, Y, reduction="sum")
-        loss = loss + (w @ w) / (2 * c)
-        loss.backward()
-        return loss
+    def loss(w):
+        m = z @ w
+        return float(np.logaddexp(0, m).sum() - (y * m).sum() + w @ w / (2 * c))
 
-    opt.step(closure)
-    w0, b0 = w.detach().numpy(), float(b.detach())
-    return lambda z: z @ w0 + b0
+    f = loss(w)
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ w)))
+        g = z.T @ (p - y) + w / c
+        r = np.sqrt(p * (1 - p))
+        # (Z'SZ + I/C)^-1 g = C (g - Z'S^1/2 (I/C + S^1/2 Z Z' S^1/2)^-1 S^1/2 Z g)
+        inner = np.linalg.solve(np.eye(len(k)) / c + r[:, None] * k * r[None, :], r * (z @ g))
+        step = c * (g - z.T @ (r * inner))
+        t = 1.0
+        while (new := loss(w - t * step)) > f - 1e-4 * t * (g @ step) and t > 1e-8:
+            t /= 2  # backtracking: a full Newton step can overshoot far from the optimum
+        w, f, done = w - t * step, new, abs(f - new) < 1e-10 * max(1.0, abs(f))
+        if done:
+            break
+    wx, b = w[:-1], w[-1] * BIAS
+    return lambda x_: x_ @ wx + b
 
 
 def roc_auc(scores: np.ndarray, y: np.ndarray) -> float:
