@@ -5,7 +5,7 @@ moves existing ones, and exact duplicates always land in the same split (no leak
 With `shared_lines`, documents that share a verse line form a group that lands in one split, placed
 by its first member: a poem quoted in another, or two versions of one poem, cannot leak.
 
-    assign(["床前明月光", "白日依山尽"], SplitSpec())   # ["train", "train"]
+    assign(["床前明月光", "白日依山尽"], SplitSpec())   # ["test", "train"]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ with dynamically quantized matrix products (fbgemm, CPU).
     step = FastStep(model)                       # exact fp32 (same math, different kernels)
     step = FastStep(model, quantize="fp16")      # fp16 weights: half the bytes per step
     step = FastStep(model, quantize="int8")      # int8 weights and activations: fastest
-    logits, hidden = step(idx, hidden)           # idx (B,) -> logits (B, V), same hidden layout
+    logits, hidden = step(idx[:, 0], hidden)     # (B,) -> logits (B, V), same hidden layout
 
 Why not nn.LSTM: in fp32 the cell functions are as fast or a little faster for one token; a
 quantized nn.LSTM (quantize_dynamic) was slower than fp32 here, while quantized Linear layers on
