@@ -123,6 +123,7 @@ def _curl_cases():
         yield pytest.param(doc, command)
 
 
+@pytest.mark.slow  # a real `textgen serve` of the shipped models
 @pytest.mark.parametrize(("doc", "command"), list(_curl_cases()))
 def test_documented_curl_commands_succeed(doc, command, server):
     # As written, against the real server; curl only learns to fail on an HTTP error.

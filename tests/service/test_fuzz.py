@@ -21,6 +21,8 @@ from service.app import create_app  # noqa: E402
 from service.cache import MemoryCache  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
+pytestmark = pytest.mark.slow  # schemathesis against a live server: seconds; CI runs -m slow
+
 EXAMPLES = int(os.environ.get("TEXTGEN_FUZZ_EXAMPLES", "40"))  # per operation and mode
 # not_a_server_error is asserted by hand: a 504 for a request's own tiny "timeout" is documented.
 CHECKS = [

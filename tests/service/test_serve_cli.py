@@ -14,6 +14,7 @@ import pytest
 from textgen.cli import main
 
 
+@pytest.mark.slow  # starts and stops a real server process
 def test_textgen_serve_answers_and_stops_cleanly(tiny_path, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

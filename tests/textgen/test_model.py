@@ -76,6 +76,7 @@ def test_cells_match_their_equations(cell):
         np.testing.assert_allclose(hidden[1].detach().numpy(), ref_c, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow  # hundreds of training steps
 def test_stacked_rnn_learns_8_bit_binary_addition():
     """Two input bits per step (LSB first), the sum bit as target: the carry must be held in the
     state, so this only works if BPTT really carries gradients through time."""

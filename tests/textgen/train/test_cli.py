@@ -108,6 +108,7 @@ def test_bad_inputs_are_one_line_and_exit_1(text_file, tmp_path, capsys):
     _fails(["plot", str(tmp_path)], capsys, "no metrics.jsonl")
 
 
+@pytest.mark.slow  # a training subprocess, interrupted
 def test_ctrl_c_saves_then_exits_130(text_file, tmp_path):
     """`textgen train ... && textgen export ...` must not go on with a half-trained run."""
     run = tmp_path / "run"

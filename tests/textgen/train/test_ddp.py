@@ -15,6 +15,8 @@ from textgen.train.config import TrainConfig
 from textgen.train.runlog import read_metrics
 from textgen.train.trainer import train
 
+pytestmark = pytest.mark.slow  # two processes start torch and gloo: seconds; CI runs -m slow
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
