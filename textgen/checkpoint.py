@@ -33,6 +33,7 @@ from safetensors.torch import load_model, safe_open, save_model
 from textgen.errors import CheckpointError, TextgenError
 from textgen.model import RNNLM, ModelConfig
 from textgen.paths import make_readable
+from textgen.poetry.header import template_fields, template_lines
 from textgen.tokenizer import Tokenizer, tokenizer_from_json
 
 FORMAT = "textgen-checkpoint-1"
@@ -120,19 +121,12 @@ class CheckpointMeta:
     def header_fields(self) -> list[str]:
         """The metadata field of each header line the model was trained with: ["form", "title"] for
         a read.header of "{form}\\n{title}"; [] when it had none (or lines that are not one field)."""
-        template = self.corpus.header_template
-        out = []
-        for line in template.split("\n") if template else []:
-            if not (line.startswith("{") and line.endswith("}") and line.count("{") == 1):
-                return []
-            out.append(line[1:-1])
-        return out
+        return template_fields(self.corpus.header_template)
 
     @property
     def header_lines(self) -> int:
         """Header lines before each document's body in the training corpus."""
-        template = self.corpus.header_template
-        return len(template.split("\n")) if template else 0
+        return template_lines(self.corpus.header_template)
 
 
 @dataclass
