@@ -189,6 +189,7 @@ def error(request: Request | Scope, status: int, message: str, kind: str, param:
     message = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
     if path.startswith("/v1/") or path == "/v1":
         message = re.sub(r"\bmax_new_tokens\b", "max_tokens", message)  # its name on /v1
+        param = "max_tokens" if param == "max_new_tokens" else param
         otype = OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
         body: dict[str, Any] = {"error": {"message": message, "type": otype, "param": param, "code": kind}}
     else:

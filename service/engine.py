@@ -218,15 +218,20 @@ class Engine:
                 self.batch.remove(row.seq)
             except (KeyError, ValueError):
                 pass  # it finished in the step that raced with its cancellation
-        failed = []
+        failed, searched = [], []
         for row in add:
             try:
+                if self.generator.searches(row.seq):
+                    # Line-level search writes the whole poem here (it batches its own candidates);
+                    # the row is then delivered like one that finished in a step.
+                    searched.append((self.generator.search(row.seq), row.seq.text))
+                    continue
                 self.batch.add(row.seq)
             except Exception as e:
                 log.exception("engine %s: could not add a row", self.name)
                 failed.append((row, EngineError(f"generation failed ({type(e).__name__})")))
         stepped = len(self.batch)
-        return failed, (self.batch.step() if stepped else []), stepped
+        return failed, searched + (self.batch.step() if stepped else []), stepped
 
     def _deliver(self, events: list, stepped: int) -> None:
         if stepped:

@@ -140,7 +140,9 @@ class _Knobs(BaseModel):
     def request(self, prompts: list[str], max_new_tokens: int) -> SamplingRequest:
         """The library's request (checked once, by Generator.prepare, within SERVICE's limits)."""
         params = SamplingParams(max_new_tokens=max_new_tokens, **{k: getattr(self, k) for k in PARAM_NAMES})
-        return SamplingRequest(prompts, params, self.n, self.seed)
+        # Knobs the client left out take the model's generation defaults (its generation.json).
+        given = frozenset(k for k in PARAM_NAMES if k in self.model_fields_set) | {"max_new_tokens"}
+        return SamplingRequest(prompts, params, self.n, self.seed, given)
 
 
 SamplingFields = create_model(

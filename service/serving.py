@@ -166,6 +166,7 @@ class Serving:
         gen = engine.generator
         prepared = gen.prepare(request, limits=SERVICE)
         deadline = time.monotonic() + (min(timeout, self.deadline) if timeout else self.deadline)
+        request = prepared.request  # with the model's generation defaults filled in
         key = cache_key(gen.digest, request) if engine.batch_invariant and request.reproducible else None
         plan = Plan(engine, prepared.seed, key, prepared.prompt_tokens, deadline)
         if key is not None and key not in self.flights:

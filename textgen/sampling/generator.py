@@ -19,6 +19,7 @@ to floating-point differences of batched matrix products, which only matter at e
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import secrets
@@ -130,6 +131,9 @@ class Generator:
         each prompt once; ConfigError / TokenizerError naming what is wrong."""
         if on_unknown not in ON_UNKNOWN:
             raise ConfigError(f"on_unknown must be 'error' or 'skip', got {on_unknown!r}")
+        if request.given is not None:  # the model's generation defaults for what the caller left unset
+            given = {k: getattr(request.params, k) for k in request.given}
+            request = dataclasses.replace(request, params=self.default_params(**given), given=None)
         spec = request.validate(limits, self.layout)
         params = request.params
         if params.title is not None and "title" not in self.header_fields:
@@ -318,10 +322,14 @@ class Generator:
         return self._judges
 
     def search(self, seq: Sequence) -> Sequence:
-        """The row written by line-level search (textgen.sampling.search): a finished Sequence."""
+        """Write the row by line-level search (textgen.sampling.search): afterwards `seq` itself
+        holds the chosen poem, finished (so a caller keyed on the row object finds it)."""
         from textgen.sampling.search import search_sequence
 
-        return search_sequence(self, seq, judges=self.judges, planner=self.planner)
+        best = search_sequence(self, seq, judges=self.judges, planner=self.planner)
+        if best is not seq:
+            seq.__dict__.update(best.__dict__)
+        return seq
 
     def choose(
         self, logits: torch.Tensor, seqs: list[Sequence], plan: SamplingPlan | None = None
@@ -385,7 +393,6 @@ class Generator:
 def load_generation_defaults(path: Path | None) -> dict:
     """generation.json beside a checkpoint: {field: value} for SamplingParams fields; {} if absent.
     A file that is not such an object is an error naming the file."""
-    import dataclasses
     import json
 
     f = path.parent / "generation.json" if path is not None else None

@@ -182,6 +182,9 @@ class SamplingRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     n: int = 1
     seed: int | None = None
+    # The params fields the caller set; the others take the model's generation defaults
+    # (Generator.prepare). None: every field as given (the library's own defaults).
+    given: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str):
