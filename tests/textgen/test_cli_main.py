@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 
 from textgen.cli import COMMANDS, cli
 
@@ -27,6 +28,7 @@ def test_top_level_help_lists_commands_without_importing_torch():
     assert probe.stdout.strip().endswith("False")
 
 
+@pytest.mark.slow  # a fresh interpreter loads and samples the shipped model
 def test_sample_start_up_skips_pypinyins_phrase_dictionary():
     # Its 47k phrases have no one-character entry, and textgen only asks about single characters:
     # loading it would cost start-up time and change no reading.
