@@ -1,7 +1,7 @@
 """格律: the rhyme and tone rules of 近体诗 (绝句, 律诗), reported as faults that name the rule and where.
 
-    rhyme_faults(split_lines("床前明月光，疑是地上霜。\\n举头望明月，低头思故乡。"))   # []
-    tone_faults(split_lines("白日依山尽，黄河入海流。\\n欲穷千里目，更上一层楼。"))    # []
+    rhyme_faults(["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"])   # []
+    tone_faults(["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"])    # []
     str(Fault("失粘", 3, 2))   # '失粘 (line 3, char 2)'
 
 Rhyme: the even lines end in one group (their groups intersect; a 多音字 may take any of its
