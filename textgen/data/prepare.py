@@ -33,6 +33,7 @@ from textgen.data.readers import count_hint, read_documents
 from textgen.data.split import SPLITS, assign, assign_by_part
 from textgen.data.store import PreparedCorpus, is_prepared_dir, load_prepared, prepared_home
 from textgen.errors import ConfigError, CorpusError
+from textgen.poetry.header import render_header, template_lines
 from textgen.tokenizer import CharTokenizer, Tokenizer
 
 # Bump when cleaning/splitting/encoding changes so that old prepared dirs are not reused.
@@ -65,11 +66,6 @@ def _encode(tok: Tokenizer, docs: list[str], desc: str, progress: bool) -> np.nd
     return np.frombuffer(ids, dtype=np.int32).astype(dtype)
 
 
-def header_lines(template: str) -> int:
-    """How many header lines a manifest's read.header template puts before each document's body."""
-    return len(template.split("\n")) if template else 0
-
-
 def _header(template: str, meta: dict, text: str, cleaner: Cleaner, keywords=None) -> str | None:
     """The header lines for one document: metadata in the text's script (a title with notes and
     brackets removed), `form` computed from the body, `keywords` by `keywords` (a KeywordExtractor
@@ -80,16 +76,7 @@ def _header(template: str, meta: dict, text: str, cleaner: Cleaner, keywords=Non
         meta = {**meta, "title": clean_title(cleaner.convert(meta["title"])) or "无题"}
     if "{keywords}" in template and keywords is not None:
         meta = {**meta, "keywords": keyword_line(keywords.extract(text))}
-    lines = []
-    for part in template.split("\n"):
-        try:
-            line = part.format_map(meta).strip()
-        except (KeyError, IndexError, ValueError):
-            return None
-        if not line:
-            return None
-        lines.append(line)
-    return "\n".join(lines)
+    return render_header(template, meta)
 
 
 def _collect(m, raw, progress: bool, header: str = ""):
@@ -246,7 +233,7 @@ def prepare(
             "kept_documents": len(texts),
             "dropped": dict(dropped.most_common()),
             "forms": dict(forms.most_common()),
-            "header_lines": header_lines(m.read.header),
+            "header_lines": template_lines(m.read.header),
             "metadata": _meta_counts(metas),
             "manifest": m.to_dict(),
             "manifest_sha256": m.sha256(),

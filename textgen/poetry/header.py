@@ -9,6 +9,7 @@ characters, then a newline), and any later known line or the prompt is forced af
 here knows a field by name except the title's bounds (check_title).
 
     template_fields("{form}\\n{title}")                 # ["form", "title"]
+    render_header("{form}\\n{title}", {"form": "五绝", "title": "春晓"})   # "五绝\\n春晓"
     plan = header_plan(["form", "title"], {"form": "五绝", "title": None})
     plan.context, plan.lines                           # "五绝\\n", [None]  (the model writes the title)
 """
@@ -42,6 +43,21 @@ def template_fields(template: str) -> list[str]:
 def template_lines(template: str) -> int:
     """How many header lines the template puts before each document's body."""
     return len(template.split("\n")) if template else 0
+
+
+def render_header(template: str, values: dict) -> str | None:
+    """A document's header lines: each template line filled from `values` and stripped; None when a
+    field is missing or a line comes out empty (such a document has no header to learn from)."""
+    lines = []
+    for part in template.split("\n"):
+        try:
+            line = part.format_map(values).strip()
+        except (KeyError, IndexError, ValueError):
+            return None
+        if not line:
+            return None
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def header_plan(fields: list[str], values: dict[str, str | None]) -> HeaderPlan | None:
