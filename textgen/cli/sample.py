@@ -19,7 +19,9 @@ from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
     epilog="""\b
 例子 (examples):
   textgen sample tang --prompt 床前明月光 --seed 1     # the poem opens so, after its title
-  textgen sample tang --form wujue                     # 五言绝句
+  textgen sample tang --form wujue                     # 五言绝句 (searched line by line, rhymed: tang's defaults)
+  textgen sample tang --form qijue --title 送友人归山 --keywords 友人,青山   # 命题 with a keyword plan
+  textgen sample tang --form wujue --no-search --temperature 1   # plain sampling, as char-rnn does
   textgen sample tang --form qijue --acrostic 春夏秋冬 --rhyme   # 押韵的七言藏头诗
   textgen sample tang --form wulv --rhyme --tones --prompt 白日   # 讲平仄的五言律诗
   textgen sample tang --form wulv --title 春夜喜雨                # 命题作诗: a 五律 to a title
@@ -40,20 +42,17 @@ some English and Korean fragments, as the lyrics it learned from did)"""
 @click.option("--max-new-tokens", type=int, default=None,
               help="Most tokens to generate [default: 200; with --form/--acrostic the poem ends itself]; a "
                    "title line the model writes has its own budget.")  # fmt: skip
-@click.option("--min-new-tokens", type=int, default=0, show_default=True,
+@click.option("--min-new-tokens", type=int, default=None,
               help="Write at least this many tokens before ending (small models often stop early).")  # fmt: skip
+@click.option("--temperature", type=float, default=None,
+              help="0 = greedy; higher = wilder (max 5) [default: the model's, else 1].")  # fmt: skip
+@click.option("--top-k", type=int, default=None,
+              help="Sample among the k likeliest tokens (0 = all) [default: the model's, else 0].")  # fmt: skip
+@click.option("--top-p", type=float, default=None,
+              help="Nucleus sampling mass in (0, 1] [default: the model's, else 1].")  # fmt: skip
+@click.option("--repetition-penalty", type=float, default=None, help="> 1 discourages repeats [default: 1].")
 @click.option(
-    "--temperature", type=float, default=1.0, show_default=True, help="0 = greedy; higher = wilder (max 5)."
-)
-@click.option(
-    "--top-k", type=int, default=0, show_default=True, help="Sample among the k likeliest tokens (0 = all)."
-)
-@click.option("--top-p", type=float, default=1.0, show_default=True, help="Nucleus sampling mass in (0, 1].")
-@click.option(
-    "--repetition-penalty", type=float, default=1.0, show_default=True, help="> 1 discourages repeats."
-)
-@click.option(
-    "--no-repeat-ngram-size", type=int, default=0, show_default=True, help="Forbid repeating any n-gram."
+    "--no-repeat-ngram-size", type=int, default=None, help="Forbid repeating any n-gram [default: off]."
 )
 @click.option(
     "--seed", type=int, default=None, help="Random seed (completion i uses seed + i); random if unset."
@@ -67,14 +66,29 @@ some English and Korean fragments, as the lyrics it learned from did)"""
               help="词牌 for ci models (songci): its header line, line lengths, punctuation and rhyme "
                    "positions (`textgen tunes` lists them).")  # fmt: skip
 @click.option("--acrostic", default=None, help="藏头诗: these characters start the lines, in order.")
-@click.option("--rhyme", is_flag=True, help="Even lines end on one rhyme group (see --rhyme-scheme).")
+@click.option("--rhyme/--no-rhyme", default=None,
+              help="Even lines end on one rhyme group (see --rhyme-scheme) [default: the model's; tang: on].")  # fmt: skip
 @click.option("--layout", type=click.Choice(["couplet", "line"]), default="couplet", show_default=True,
               help="Forms: two half-lines per text line (as in the corpus) or one.")  # fmt: skip
-@click.option("--tones", is_flag=True, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines).")
+@click.option(
+    "--tones/--no-tones", default=None, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines)."
+)
+@click.option("--keywords", default=None,
+              help="关键词 plan, e.g. 明月,故乡: what the poem is about, for models trained with keyword plans "
+                   "(tang). Without it, tang plans keywords from --title.")  # fmt: skip
+@click.option("--search/--no-search", default=None,
+              help="Line-level search for forms and tunes: each line chosen among the model's own candidates "
+                   "by the model and its judges [default: the model's; tang: on].")  # fmt: skip
+@click.option(
+    "--beams", type=int, default=None, help="Search: partial poems kept after each line [default: 2]."
+)
+@click.option(
+    "--candidates", type=int, default=None, help="Search: candidates per line and beam [default: 8]."
+)
 @click.option("--title", default=None,
               help="The poem's title (命题作诗), for models trained with titles (tang); printed once, as the "
                    "first line. Without it, tang writes its own title line first (with --form or --prompt).")  # fmt: skip
-@click.option("--guards/--no-guards", default=True, show_default=True,
+@click.option("--guards/--no-guards", default=None,
               help="Degeneration guards for classical forms: no character 3 times in a line, 叠字 only as a "
                    "pair, no repeated or function-word rhymes, no 兮.")  # fmt: skip
 @click.option("--rhyme-scheme", type=click.Choice(["pingshui", "xinyun"]), default=None,
@@ -92,8 +106,8 @@ some English and Korean fragments, as the lyrics it learned from did)"""
 @click.option("--threads", type=int, default=1, show_default=True,
               help="CPU threads for torch (one-token steps rarely gain from more; busy machines lose).")  # fmt: skip
 def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_k, top_p, repetition_penalty,
-           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, title, guards, rhyme_scheme, tune, on_unknown,
-           as_json, device, quantize, threads) -> None:  # fmt: skip
+           no_repeat_ngram_size, seed, n, stop, form, acrostic, rhyme, layout, tones, keywords, search, beams,
+           candidates, title, guards, rhyme_scheme, tune, on_unknown, as_json, device, quantize, threads) -> None:  # fmt: skip
     """Generate text from CHECKPOINT: a shipped model's name (tang, songci, lyrics), a run directory
     or a .safetensors file."""
     import logging
@@ -106,10 +120,14 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
     given_budget = max_new_tokens is not None
     if max_new_tokens is None:  # a form ends with its last line; only free text needs a cap
         max_new_tokens = MAX_NEW_TOKENS if (form or acrostic or tune) else 200
-    params = SamplingParams(max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                            repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                            stop=tuple(stop), form=form, acrostic=acrostic, rhyme=rhyme, tones=tones,
-                            rhyme_scheme=rhyme_scheme, title=title, guards=guards, tune=tune)  # fmt: skip
+    # What the user set; the rest comes from the model's generation defaults (generation.json).
+    given = {k: v for k, v in dict(
+        max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature, top_k=top_k,
+        top_p=top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+        stop=tuple(stop) or None, form=form, acrostic=acrostic, rhyme=rhyme, tones=tones, keywords=keywords,
+        search=search, beams=beams, candidates=candidates, rhyme_scheme=rhyme_scheme, title=title, guards=guards,
+        tune=tune).items() if v is not None}  # fmt: skip
+    params = SamplingParams(**given)
     params.validate()  # before loading the model: bad options fail fast
     # Shipped songci/lyrics models take a first line (词牌 or artist): let `--prompt '浣溪沙\n'` say so.
     prompt = prompt.replace("\\n", "\n")
@@ -117,6 +135,7 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
         raise ConfigError(f"-n must be between 1 and {MAX_N}, got {n}")
     configure_cpu(threads)
     gen = Generator.from_checkpoint(checkpoint, device=device, quantize=quantize, layout=layout)
+    params = gen.default_params(**given)
     prompt, implied = _header_prompt(gen, prompt, tune)
     if implied != tune:  # `--prompt '浣溪沙\n'` holds its tune
         tune = implied
@@ -126,9 +145,11 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
     if params.rhyme_scheme is None:  # the model's own, written out with --json for the judge
         params = dataclasses.replace(params, rhyme_scheme=gen.rhyme_scheme)
     seqs = gen.new_rows(prompt, params, n=n, seed=seed, on_unknown=on_unknown)  # completion i: seed + i
+    searched = {id(s) for s in seqs if gen.searches(s)}  # written whole by line-level search
     batch = gen.new_batch()
     for s in seqs:
-        batch.add(s)
+        if id(s) not in searched:
+            batch.add(s)
     printed = 0  # completions are printed in order; the first one streams as it is written
     if seqs[0].skipped:  # show the prompt the model read
         prompt = gen.tokenizer.decode(gen.tokenizer.encode(prompt, unknown="skip"))
@@ -142,15 +163,21 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
         prompt = params.title + "\n" + prompt
     if not as_json:
         _out(prompt)
-    while len(batch):
-        for seq, text in batch.step():
-            if seq is seqs[printed] and not as_json:
-                _out(text)
-        while printed < n and seqs[printed].finished:
-            _finish(seqs, printed, params, as_json)
-            printed += 1
-            if printed < n and not as_json:
-                _out("\n" + prompt + seqs[printed].text)  # a blank line between completions
+    while printed < n:
+        seq = seqs[printed]
+        if id(seq) in searched:
+            gen.search(seq)  # the poem appears when the search has chosen every line
+            if not as_json:
+                _out(seq.text)
+        while not seq.finished:
+            for s, text in batch.step():
+                if s is seq and not as_json:
+                    _out(text)
+        _finish(seqs, printed, params, as_json)
+        printed += 1
+        if printed < n and not as_json:  # a blank line between completions
+            nxt = seqs[printed]
+            _out("\n" + prompt + ("" if id(nxt) in searched else nxt.text))
 
 
 # The artists of the shipped lyrics corpus (corpora/lyrics): each song opens with one of them.
@@ -194,7 +221,7 @@ def _finish(seqs, i, params, as_json) -> None:
         d = c.to_dict() | {
             k: v
             for k, v in params.to_dict().items()
-            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title", "tune")
+            if k in ("form", "acrostic", "rhyme", "tones", "rhyme_scheme", "title", "tune", "search")
         }
         d["title"] = params.title or c.title  # given (context), or written by the model (starts its text)
         _out(json.dumps(d, ensure_ascii=False) + "\n")
