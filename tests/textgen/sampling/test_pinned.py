@@ -45,11 +45,12 @@ def pinned_generator(meta: dict, folder: Path) -> Generator:
 
 
 def params(**kw) -> SamplingParams:
-    """Every field explicit: the defaults of today, overridden by `kw`."""
+    """Every field explicit (a field added later must be added here): plain sampling, overridden by `kw`."""
     base = dict(max_new_tokens=40, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0,
                 no_repeat_ngram_size=0, stop=(), form=None, acrostic=None, rhyme=False, tones=False,
-                title=None, tune=None, guards=True, rhyme_scheme=None, min_new_tokens=0)  # fmt: skip
-    assert set(base) <= set(SamplingParams.__dataclass_fields__)
+                title=None, tune=None, guards=True, rhyme_scheme=None, min_new_tokens=0,
+                keywords=None, search=False, beams=2, candidates=8)  # fmt: skip
+    assert set(base) == set(SamplingParams.__dataclass_fields__)
     return SamplingParams(**{**base, **kw})
 
 
