@@ -15,7 +15,11 @@ the model still chooses every character.
 
     plan = header_plan(["form", "title"], {"form": "五绝", "title": None})
     plan.context, plan.lines          # "五绝\\n", [None]  (the model writes the title)
-    c = Guided(poem_constraint, index, lines=[...], guards=True)
+    from textgen.poetry.forms import resolve_form
+    from textgen.sampling.constraints import PoemConstraint
+    poem = PoemConstraint(resolve_form("wujue"), acrostic=None, rhyme=True, index=gen.index)
+    c = Guided(poem, gen.index, guards=True)   # no header lines: the poem, guarded
+    c.allowed().shape == (gen.tokenizer.vocab_size,)   # the form's mask less what the guards refuse
 """
 
 from __future__ import annotations
