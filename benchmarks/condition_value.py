@@ -22,7 +22,6 @@ import torch
 
 from textgen.checkpoint import load_checkpoint
 from textgen.data.prepare import prepare_recorded
-from textgen.sampling.guided import header_fields
 
 
 @torch.no_grad()
@@ -52,7 +51,7 @@ def main() -> None:
 
     ckpt = load_checkpoint(args.checkpoint)
     pc = prepare_recorded(ckpt.meta.corpus.to_dict(), tokenizer=ckpt.tokenizer)
-    fields = header_fields(ckpt.meta) or ["header"]
+    fields = ckpt.meta.header_fields or ["header"]
     k = len(fields)
     docs = [d.split("\n", k) for d in pc.documents(args.split) if d.count("\n") >= k]
     docs = [(h, parts[-1]) for parts in docs for h in [parts[:-1]]]

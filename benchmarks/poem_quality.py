@@ -34,7 +34,6 @@ from textgen.poetry.check import split_lines
 from textgen.poetry.defects import DEFECTS, defect_rates
 from textgen.poetry.judge import Poem, judge, train_half_lines
 from textgen.sampling import Generator
-from textgen.sampling.guided import header_fields
 
 sys.path.insert(0, str(Path(__file__).parent))
 from condition_value import body_nats  # noqa: E402
@@ -104,7 +103,7 @@ def main() -> None:
 
     gen = Generator.from_checkpoint(args.checkpoint)
     pc = corpus_for(gen, args.corpus)
-    k_model = len(header_fields(gen.checkpoint.meta))
+    k_model = len(gen.checkpoint.meta.header_fields)
     k = pc.summary.get("header_lines", 0)
     train_lines = train_half_lines(pc.text_path("train"))
     report = {

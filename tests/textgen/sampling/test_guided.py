@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from textgen.checkpoint import save_checkpoint
+from textgen.checkpoint import CheckpointMeta, save_checkpoint
 from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
+from textgen.poetry.header import header_plan, template_fields
+from textgen.poetry.rules import WEAK_RHYMES
 from textgen.sampling import Generator
-from textgen.sampling.guided import WEAK_RHYMES, header_fields, header_plan
 from textgen.sampling.params import SamplingParams
 
 TANG_META = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\n{title}"}}}}
@@ -35,9 +36,9 @@ def titled(tmp_path_factory) -> Generator:
 
 
 def test_header_fields_and_plans():
-    assert header_fields(TANG_META) == ["form", "title"]
-    assert header_fields({"corpus": {"manifest": {"read": {"header": "{rhythmic}"}}}}) == ["rhythmic"]
-    assert header_fields({"corpus": "x"}) == [] and header_fields({}) == []
+    assert CheckpointMeta.from_dict(TANG_META).header_fields == ["form", "title"]
+    assert template_fields("{rhythmic}") == ["rhythmic"] and template_fields("{form} {title}") == []
+    assert CheckpointMeta.from_dict({"corpus": "x"}).header_fields == [] == CheckpointMeta().header_fields
     assert header_plan(["form", "title"], {"form": None, "title": None}) is None
     p = header_plan(["form", "title"], {"form": "五绝", "title": "春晓"})
     assert (p.context, p.lines) == ("五绝\n春晓\n", [])
