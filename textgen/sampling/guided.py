@@ -26,19 +26,12 @@ from __future__ import annotations
 
 import torch
 
-from textgen.checkpoint import CheckpointMeta
 from textgen.errors import ConfigError
 from textgen.poetry.header import MAX_TITLE, HeaderPlan, check_title, header_plan
 from textgen.poetry.rules import RULES, WEAK_RHYMES, Next
 
 # Re-exported: the header format and the guards' table live in textgen.poetry.
-__all__ = ["MAX_TITLE", "WEAK_RHYMES", "Guided", "HeaderPlan", "check_title", "header_fields", "header_plan"]
-
-
-def header_fields(meta: CheckpointMeta | dict) -> list[str]:
-    """The metadata field of each header line the model was trained with: ["form", "title"] for a
-    read.header of "{form}\\n{title}"; [] when it had none (CheckpointMeta.header_fields)."""
-    return (meta if isinstance(meta, CheckpointMeta) else CheckpointMeta.from_dict(meta)).header_fields
+__all__ = ["MAX_TITLE", "WEAK_RHYMES", "Guided", "HeaderPlan", "check_title", "header_plan"]
 
 
 class Guided:
