@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from textgen.checkpoint import CheckpointMeta, save_checkpoint
 from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
 from textgen.poetry.header import header_plan, template_fields
+from textgen.poetry.lines import verse_lines
 from textgen.poetry.rules import WEAK_RHYMES
 from textgen.sampling import Generator
 from textgen.sampling.params import SamplingParams
 
 TANG_META = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\n{title}"}}}}
-CLAUSE = re.compile(r"[，。？！；：、\n]")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +51,7 @@ def test_form_and_title_are_primed_as_context(titled):
     assert titled.tokenizer.decode(seq.prompt_ids) == "五绝\n春夜\n"
     [c] = titled.generate("", SamplingParams(form="wujue", title="春夜", temperature=0.8), seed=1)
     lines = c.text.split("\n")
-    assert [len(x) for x in CLAUSE.split(c.text) if x] == [5, 5, 5, 5]
+    assert [len(x) for x in verse_lines(c.text)] == [5, 5, 5, 5]
     assert len(lines) == 2  # the body only: the header was context
 
 
@@ -62,14 +60,14 @@ def test_without_a_title_the_model_writes_one_first(titled):
         [c] = titled.generate("", SamplingParams(form="wujue", temperature=1.0), seed=seed)
         title, body = c.text.split("\n", 1)
         assert 1 <= len(title) <= 30 and all(x not in title for x in "，。")
-        assert [len(x) for x in CLAUSE.split(body) if x] == [5, 5, 5, 5]
+        assert [len(x) for x in verse_lines(body)] == [5, 5, 5, 5]
         assert c.finish_reason == "eos"
 
 
 def test_a_prompt_follows_the_written_title(titled):
     [c] = titled.generate("明月", SamplingParams(form="wujue", temperature=1.0), seed=2)
     title, body = c.text.split("\n", 1)
-    assert body.startswith("明月") and len(CLAUSE.split(body)[0]) == 5
+    assert body.startswith("明月") and len(verse_lines(body)[0]) == 5
 
 
 def test_a_title_or_prompt_without_a_form_reads_an_implied_form_line(titled):
@@ -96,14 +94,12 @@ def test_titles_need_a_titled_model_and_known_characters(gen, titled):
     seq = titled.new_sequence("", SamplingParams(form="wujue", max_new_tokens=body - 1), seed=1)
     assert seq.constraint.max_free == 30  # a whole title, not squeezed by the poem's budget
     [c] = titled.generate("", SamplingParams(form="wujue", max_new_tokens=body - 1), seed=1)
-    assert (
-        c.finish_reason == "eos" and [len(x) for x in CLAUSE.split(c.text.split("\n", 1)[1]) if x] == [5] * 4
-    )
+    assert c.finish_reason == "eos" and [len(x) for x in verse_lines(c.text.split("\n", 1)[1])] == [5] * 4
 
 
 def _defects(text: str) -> list[str]:
     out = []
-    lines = [x for x in CLAUSE.split(text) if x]
+    lines = verse_lines(text)
     for line in lines:
         for ch in set(line):
             n = line.count(ch)
@@ -123,7 +119,7 @@ def test_guards_remove_the_defects_they_name(gen):
     off = gen.generate("", SamplingParams(form="wulv", temperature=1.5, guards=False), n=40, seed=0)
     assert sum(bool(_defects(c.text)) for c in off) > 10
     assert [d for c in on for d in _defects(c.text)] == []
-    assert all([len(x) for x in CLAUSE.split(c.text) if x] == [5] * 8 for c in on)
+    assert all([len(x) for x in verse_lines(c.text)] == [5] * 8 for c in on)
 
 
 def test_guards_allow_a_reduplicated_pair(gen):
