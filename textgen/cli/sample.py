@@ -153,7 +153,7 @@ def sample(checkpoint, prompt, max_new_tokens, min_new_tokens, temperature, top_
     printed = 0  # completions are printed in order; the first one streams as it is written
     if seqs[0].skipped:  # show the prompt the model read
         prompt = gen.tokenizer.decode(gen.tokenizer.encode(prompt, unknown="skip"))
-    if getattr(seqs[0].constraint, "forced_queue", None):
+    if seqs[0].constraint is not None and seqs[0].constraint.prompt_in_text:
         prompt = ""  # the model writes a title line first; the prompt follows it in the text
     if tune:  # the tune's header line, which the model read before the ci
         from textgen.poetry.tunes import get_tune

@@ -30,7 +30,10 @@ from textgen.sampling.vocab import PING, ZE, SchemeTable, VocabIndex
 
 
 class PoemConstraint:
-    """The slot-by-slot state of one constrained poem."""
+    """The slot-by-slot state of one constrained poem (a textgen.sampling.protocol.Constraint)."""
+
+    writes_title = False  # no header lines: those are Guided's
+    prompt_in_text = False
 
     def __init__(self, spec: FormSpec, *, acrostic: str | None, rhyme: bool, index: VocabIndex,
                  tones: bool = False, scheme: str = "pingshui"):  # fmt: skip
@@ -81,6 +84,12 @@ class PoemConstraint:
     def remaining(self) -> int:
         """Tokens still to generate, the end of the poem included."""
         return len(self.slots) - self.pos
+
+    def in_header(self) -> bool:
+        return False
+
+    def writing_hidden(self) -> bool:
+        return False
 
     def forced(self) -> bool:
         """Whether the next token is fixed (punctuation, newline, end, acrostic character)."""

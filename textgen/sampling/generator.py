@@ -18,7 +18,6 @@ to floating-point differences of batched matrix products, which only matter at e
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import re
@@ -32,13 +31,13 @@ from textgen.checkpoint import Checkpoint, load_checkpoint
 from textgen.errors import ConfigError, TokenizerError
 from textgen.poetry.forms import FormSpec
 from textgen.poetry.rhyme import default_scheme
-from textgen.sampling.batch import Batch, SamplingPlan
+from textgen.sampling.batch import Batch, SamplingPlan, choose
 from textgen.sampling.constraints import PoemConstraint
-from textgen.sampling.device import _onednn_off, check_device
-from textgen.sampling.fast import QUANTIZE, FastStep
+from textgen.sampling.device import check_device
 from textgen.sampling.guided import Guided, HeaderPlan, header_plan
 from textgen.sampling.params import LIBRARY, Completion, Limits, SamplingParams, SamplingRequest
-from textgen.sampling.processors import apply_allowed, apply_repetition_penalty, sample_next_token
+from textgen.sampling.protocol import Constraint
+from textgen.sampling.runner import ModelRunner
 from textgen.sampling.sequence import Sequence
 from textgen.sampling.vocab import VocabIndex
 
@@ -53,28 +52,12 @@ class Generator:
                  fast: bool | None = None, onednn: bool = False):  # fmt: skip
         self.checkpoint = checkpoint
         self.tokenizer = checkpoint.tokenizer
-        self.model = checkpoint.model.eval()
-        self.device = next(self.model.parameters()).device
-        # Speed options, measured in benchmarks/sample_latency.py. oneDNN's path is slower than
-        # the native one for one-token steps on CPU; `fast` steps through the fused cell functions
-        # (exact fp32, default on CPU); `quantize` ("fp16" or "int8"; True = "int8") runs those
-        # steps on smaller weights (CPU only, approximate; int8 couples rows of a batch, see fast.py).
-        # Thread count and oneDNN are process-wide: set them once with configure_cpu(), not here.
-        self.onednn = onednn
-        quantize = (
-            {True: "int8", False: None}.get(quantize, quantize) if isinstance(quantize, bool) else quantize
-        )
-        if quantize is not None and quantize not in QUANTIZE:
-            raise ConfigError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
-        if quantize and self.device.type != "cpu":
-            raise ConfigError("quantize works on CPU only")
-        self.quantize = quantize
-        self.fast = (self.device.type == "cpu") if fast is None else fast
-        self.fast = self.fast or quantize is not None
-        self._step = FastStep(self.model, quantize) if self.fast else self.model.step
+        # The model and how it steps (speed options: see ModelRunner).
+        self.runner = ModelRunner(checkpoint.model, quantize=quantize, fast=fast, onednn=onednn)
+        self.model, self.device, self.quantize = self.runner.model, self.runner.device, self.runner.quantize
         # Identifies what produces the text: quantized weights give other text than exact ones, so a
         # shared cache must not mix them.
-        self.digest = checkpoint.digest + (f"+{quantize}" if quantize else "")
+        self.digest = checkpoint.digest + (f"+{self.quantize}" if self.quantize else "")
         self.layout = layout  # how forms lay out lines: "couplet" (corpus layout) or "line"
         p = checkpoint.path
         self.name = (p.parent.name if p.stem in ("best", "last", "model") else p.stem) if p else "model"
@@ -94,23 +77,15 @@ class Generator:
             self._index = VocabIndex(self.tokenizer, self.device)
         return self._index
 
+    # The model's steps are the runner's (kept here for callers of the Generator).
     def forward_step(self, idx: torch.Tensor, hidden, rows: torch.Tensor | None = None):
-        """(B,) -> logits (B, V), hidden: the one model call per batch step. With `rows`, only
-        those rows need real logits (the fast step skips the output layer for the others)."""
-        with self.backend():
-            return self._step(idx, hidden, rows) if self.fast else self._step(idx, hidden)
+        return self.runner.forward_step(idx, hidden, rows)
 
     def forward(self, idx: torch.Tensor, hidden):
-        """(B, T) -> logits (B, T, V), hidden: priming on a prompt."""
-        with self.backend():
-            return self.model(idx, hidden)
+        return self.runner.forward(idx, hidden)
 
     def backend(self):
-        """oneDNN off around model calls on CPU, unless configure_cpu() already turned it off for the
-        process (then nothing is switched per call, so engine threads cannot race on the flag)."""
-        if self.device.type == "cpu" and not self.onednn and torch._C._get_mkldnn_enabled():
-            return _onednn_off()
-        return contextlib.nullcontext()
+        return self.runner.backend()
 
     def new_sequence(self, prompt: str = "", params: SamplingParams | None = None, seed: int | None = None,
                      on_unknown: str = "error") -> Sequence:  # fmt: skip
@@ -169,7 +144,9 @@ class Generator:
                 else:
                     row_ids = context + ids  # every header line is known: primed with the prompt
                 seed = prepared.seed + len(rows)
-                seq = Sequence(self, prompt, row_ids, params, seed, constraint, skipped)
+                seq = Sequence(
+                    self.tokenizer, prompt, row_ids, params, seed, constraint, skipped, self.device
+                )
                 if "keywords" in self.header_fields:
                     seq.keywords = self.keyword_plan(params)  # None: the row writes its own plan
                 rows.append(seq)
@@ -235,7 +212,9 @@ class Generator:
         hidden = [f == "keywords" for f in fields]
         return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines], hidden
 
-    def _constraint(self, params: SamplingParams, ids: list[int], prompt: str, spec: FormSpec | None):
+    def _constraint(
+        self, params: SamplingParams, ids: list[int], prompt: str, spec: FormSpec | None
+    ) -> tuple[Constraint | None, list[int]]:
         """(constraint or None, header context ids to prime before the prompt); `spec`: the form the
         request asks for (SamplingRequest.validate)."""
         context, lines, hidden = self._header(params, spec, prompt)
@@ -265,7 +244,7 @@ class Generator:
                               tones=params.tones, scheme=params.rhyme_scheme or self.rhyme_scheme)  # fmt: skip
 
     def new_batch(self) -> Batch:
-        return Batch(self)
+        return Batch(self.runner, self.tokenizer)
 
     def generate(self, prompts: str | list[str] = "", params: SamplingParams | None = None, *, n: int = 1,
                  seed: int | None = None, on_unknown: str = "error") -> list[Completion]:  # fmt: skip
@@ -334,60 +313,9 @@ class Generator:
     def choose(
         self, logits: torch.Tensor, seqs: list[Sequence], plan: SamplingPlan | None = None
     ) -> torch.Tensor:
-        """Apply every row's processors and constraints to (B, V) logits and draw one token per row.
-        `plan`: the rows' SamplingPlan when the caller keeps one (Batch does), else built here."""
-        plan = plan or SamplingPlan(seqs, logits.device)
-        logits = logits.float()
-        logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit <unk>: it decodes to U+FFFD
-        if plan.pen:
-            presence = torch.stack([seqs[r].presence for r in plan.pen])
-            apply_repetition_penalty(logits, plan.pen_rows, presence, plan.penalty)
-        if plan.masked:
-            allowed = torch.stack([self._allowed(seqs[r]) for r in plan.masked])
-            apply_allowed(logits, plan.masked_rows, allowed)
-        for r in plan.min_new:
-            if seqs[r].tokens < seqs[r].params.min_new_tokens:
-                self._hold_eos(logits[r])
-        # One uniform per generated token per sampling row, from the row's own generator.
-        u = [
-            float(torch.rand((), generator=s.rng)) if sampled else 0.0
-            for s, sampled in zip(seqs, plan.sampled, strict=True)
-        ]
-        return sample_next_token(
-            logits,
-            torch.tensor(u, device=logits.device),
-            plan.temperature,
-            plan.top_k,
-            plan.top_p,
-            plan.flags,
-        )
-
-    def _hold_eos(self, row: torch.Tensor) -> None:
-        """min_new_tokens: no <eos> yet, unless it is all the row may write (a finished form)."""
-        eos = self.tokenizer.eos_id
-        was = row[eos].item()
-        row[eos] = float("-inf")
-        if not bool(torch.isfinite(row).any()):
-            row[eos] = was
-
-    def _allowed(self, seq: Sequence) -> torch.Tensor:
-        mask = seq.constraint.allowed() if seq.constraint is not None else None
-        banned = seq.banned_ngram_tokens()
-        if not banned:
-            return (
-                mask
-                if mask is not None
-                else torch.ones(self.tokenizer.vocab_size, dtype=torch.bool, device=self.device)
-            )
-        base = (
-            mask.clone()
-            if mask is not None
-            else torch.ones(self.tokenizer.vocab_size, dtype=torch.bool, device=self.device)
-        )
-        trial = base.clone()
-        trial[banned] = False
-        # The n-gram rule yields to the form: it never leaves a row without an allowed token.
-        return trial if bool(trial.any()) else base
+        """Apply every row's processors and constraints to (B, V) logits and draw one token per row
+        (batch.choose). `plan`: the rows' SamplingPlan when the caller keeps one, else built here."""
+        return choose(logits, seqs, plan or SamplingPlan(seqs, logits.device), self.tokenizer)
 
 
 def load_generation_defaults(path: Path | None) -> dict:

@@ -35,7 +35,8 @@ __all__ = ["MAX_TITLE", "WEAK_RHYMES", "Guided", "HeaderPlan", "check_title", "h
 
 
 class Guided:
-    """One row's constraint: header lines to write, then the (optional) poem constraint, with guards."""
+    """One row's constraint: header lines to write, then the (optional) poem constraint, with guards
+    (a textgen.sampling.protocol.Constraint)."""
 
     def __init__(self, inner, index, *, lines: list[list[int] | None] = (), budget: int = MAX_TITLE + 1,
                  guards: bool = False, hidden: list[bool] = ()):  # fmt: skip
@@ -49,6 +50,7 @@ class Guided:
         # the text begins with that line
         self.writes_title = bool(self.items) and self.items[0] is None and not self.hidden[0]
         self.forced_queue: list[int] = []  # the prompt, when a free line comes before it
+        self.prompt_in_text = False  # set by feed_prompt: the prompt is forced after the header lines
         self.free_len = 0  # characters written on the current free line
         self.max_free = min(MAX_TITLE, budget - 1)
         self.newline = index.char_id.get("\n")
@@ -67,8 +69,12 @@ class Guided:
                            [[ids[c] for c in p] for p in r.phrases if all(c in ids for c in p)]) for r in RULES]  # fmt: skip
             self.rhyme_slots = set(inner.spec.rhyme_lines())
 
-    # -- what the generator calls ------------------------------------------------------------
-    def _in_header(self) -> bool:
+    # -- the Constraint protocol ----------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return not self.in_header() and self.inner is not None and self.inner.done
+
+    def in_header(self) -> bool:
         return bool(self.items) or bool(self.forced_queue)
 
     def writing_hidden(self) -> bool:
@@ -150,6 +156,7 @@ class Guided:
                     self._remember(i, self.inner.slots[start + k])
         if self.items:
             self.forced_queue = list(ids)
+            self.prompt_in_text = bool(ids)
 
     # -- guards ------------------------------------------------------------------------------
     def _remember(self, token_id: int, s=None) -> None:

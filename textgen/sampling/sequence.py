@@ -12,24 +12,24 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from textgen.sampling.constraints import PoemConstraint
 from textgen.sampling.params import Completion, SamplingParams
+from textgen.sampling.protocol import Constraint
 from textgen.sampling.stream import TextStream
 
 if TYPE_CHECKING:
-    from textgen.sampling.generator import Generator
+    from textgen.tokenizer import Tokenizer
 
 
 class Sequence:
     """One row: its prompt, params, seed, random generator and everything generated so far."""
 
-    def __init__(self, gen: Generator, prompt: str, prompt_ids: list[int], params: SamplingParams,
-                 seed: int, constraint: PoemConstraint | None, skipped: list[str]):  # fmt: skip
+    def __init__(self, tokenizer: Tokenizer, prompt: str, prompt_ids: list[int], params: SamplingParams, seed: int,
+                 constraint: Constraint | None, skipped: list[str], device: torch.device | str = "cpu"):  # fmt: skip
         self.prompt, self.prompt_ids, self.params, self.seed = prompt, prompt_ids, params, seed
         self.constraint = constraint
         self.skipped = skipped  # unknown prompt characters dropped (on_unknown="skip")
         self.rng = torch.Generator().manual_seed(seed)  # CPU on every device: same draws everywhere
-        self.stream = TextStream(gen.tokenizer, params.stop)
+        self.stream = TextStream(tokenizer, params.stop)
         self.ids: list[int] = []  # generated ids
         self.header_tokens = 0  # of them, those of header lines (and a prompt forced after them)
         # The keyword plan (a hidden header line): given or planned up front, or written by the row
@@ -41,7 +41,7 @@ class Sequence:
         self.finish_reason: str | None = None
         self.presence: torch.Tensor | None = None
         if params.repetition_penalty != 1.0:
-            self.presence = torch.zeros(gen.tokenizer.vocab_size, dtype=torch.bool, device=gen.device)
+            self.presence = torch.zeros(tokenizer.vocab_size, dtype=torch.bool, device=device)
             self.presence[prompt_ids] = True
         # no_repeat_ngram_size: every (n-1)-gram seen so far -> the tokens that followed it.
         self.history: list[int] = []
@@ -57,7 +57,7 @@ class Sequence:
 
     def completion(self) -> Completion:
         title = None
-        if getattr(self.constraint, "writes_title", False) and "\n" in self.text:
+        if self.constraint is not None and self.constraint.writes_title and "\n" in self.text:
             title = self.text.split("\n", 1)[0]
         keywords = self.keywords
         if self.keyword_ids:
@@ -84,11 +84,11 @@ class Sequence:
         if token_id == eos_id:
             return self._finish("eos")
         self.ids.append(token_id)
-        hidden = self.constraint is not None and getattr(self.constraint, "writing_hidden", bool)()
+        hidden = self.constraint is not None and self.constraint.writing_hidden()
         if self.constraint is not None:
             # A header line the row writes (a title) and a prompt forced after it have their own
             # budget: max_new_tokens counts what follows them.
-            if getattr(self.constraint, "_in_header", bool)():
+            if self.constraint.in_header():
                 self.header_tokens += 1
             self.constraint.advance(token_id)
         if self.presence is not None:
