@@ -110,8 +110,9 @@ class KeywordPlanner:
     and characters), how much more often a keyword occurs in poems whose title holds that word than
     overall (pointwise mutual information, weighted by evidence). Fit on the training split only."""
 
-    def __init__(self, table: dict[str, list[list]], prior: list[str]):
+    def __init__(self, table: dict[str, list[list]], prior: list[str], words: list[str] = ()):
         self.table, self.prior = table, prior  # title unit -> [[keyword, score], ...]; fallbacks
+        self.words = set(words)  # every keyword seen often enough: a title's own words among them lead
 
     @staticmethod
     def _units(title: str) -> set[str]:
@@ -119,7 +120,8 @@ class KeywordPlanner:
         return set(_spans(t)) | {c for c in t if c not in STOP}
 
     @classmethod
-    def fit(cls, pairs: Iterable[tuple[str, list[str]]], min_count: int = 3, top: int = 24) -> KeywordPlanner:
+    def fit(cls, pairs: Iterable[tuple[str, list[str]]], min_count: int = 3, top: int = 24,
+            min_joint: int = 5) -> KeywordPlanner:  # fmt: skip
         kw_count: Counter[str] = Counter()
         unit_count: Counter[str] = Counter()
         joint: dict[str, Counter[str]] = defaultdict(Counter)
@@ -137,16 +139,20 @@ class KeywordPlanner:
                 continue
             scored = []
             for w, j in c.items():
-                if j < 3:
+                if j < min_joint:
                     continue
                 pmi = math.log(j * n / (unit_count[u] * kw_count[w]))
-                if pmi > 0:  # evidence-weighted: a keyword seen with the word often, not once
-                    scored.append([w, round(pmi * j / unit_count[u] ** 0.5, 4)])
+                if pmi > 0:  # P(keyword | title word) x lift: often with it, and more than elsewhere
+                    score = (
+                        pmi * j / unit_count[u] * (1.5 if len(w) == 2 else 1.0)
+                    )  # words over lone characters
+                    scored.append([w, round(score, 5)])
             scored.sort(key=lambda x: (-x[1], x[0]))
             if scored:
                 table[u] = scored[:top]
         prior = [w for w, _ in kw_count.most_common(50)]
-        return cls(table, prior)
+        words = sorted(w for w, c in kw_count.items() if c >= min_joint and len(w) == 2)
+        return cls(table, prior, words)
 
     def plan(self, title: str, k: int = N_KEYWORDS) -> list[str]:
         """Up to k keywords for a title, best first, no two sharing a character; a title word that
@@ -157,7 +163,7 @@ class KeywordPlanner:
             for w, s in self.table.get(u, ()):
                 score[w] += s
         for u in units:
-            if len(u) == 2 and u in score:
+            if len(u) == 2 and (u in score or u in self.words):
                 score[u] += 100.0  # the title's own word
         out: list[str] = []
         for w, _ in sorted(score.items(), key=lambda x: (-x[1], x[0])):
@@ -168,13 +174,25 @@ class KeywordPlanner:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"table": self.table, "prior": self.prior}, ensure_ascii=False, separators=(",", ":")
-        )
+        d = {"table": self.table, "prior": self.prior, "words": sorted(self.words)}
+        return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def load(cls, path: str | Path) -> KeywordPlanner:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(d, dict) or not isinstance(d.get("table"), dict):
             raise ValueError(f"{path}: not a keyword planner file (no 'table')")
-        return cls(d["table"], list(d.get("prior") or []))
+        return cls(d["table"], list(d.get("prior") or []), list(d.get("words") or []))
+
+
+def planner_from_corpus(train_txt: str | Path, header_lines: int) -> KeywordPlanner:
+    """The planner of a prepared corpus whose documents open with title and keyword lines (the
+    last two header lines): fit on its training split only (train.txt, blank-line separated)."""
+    pairs = []
+    for doc in Path(train_txt).read_text(encoding="utf-8").split("\n\n"):
+        lines = doc.split("\n")
+        if len(lines) > header_lines >= 2:
+            pairs.append((lines[header_lines - 2], parse_keywords(lines[header_lines - 1])))
+    if not pairs:
+        raise ValueError(f"{train_txt}: no documents with title and keyword lines")
+    return KeywordPlanner.fit(pairs)

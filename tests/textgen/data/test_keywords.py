@@ -42,7 +42,7 @@ def test_keyword_line_and_parse():
 
 def test_planner_prefers_words_seen_with_the_title(tmp_path):
     pairs = [("送友人", ["友人", "别离"]), ("送友人归山", ["青山", "友人"]), ("秋夜", ["明月", "秋风"])] * 5
-    pl = KeywordPlanner.fit(pairs, min_count=2)
+    pl = KeywordPlanner.fit(pairs, min_count=2, min_joint=2)
     plan = pl.plan("送友人")
     assert plan[0] == "友人" and "明月" not in plan
     f = tmp_path / "keywords.json"
