@@ -33,15 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from textgen.poetry.check import split_lines
 from textgen.poetry.defects import DEFECTS, defects
 from textgen.poetry.gelv import rhyme_faults, tone_faults
-from textgen.sampling import Generator
 
 sys.path.insert(0, str(Path(__file__).parent))
-from jueju import corpus_for, cross_line_repeats, form_mix, generate_jueju, real_jueju, settings  # noqa: E402
+from jueju import (  # noqa: E402
+    add_options,
+    cross_line_repeats,
+    form_mix,
+    generate_jueju,
+    model_and_corpus,
+    real_jueju,
+    settings_of,
+)
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # inverse L2 strength, as scikit-learn's C
 BIAS = 10.0  # the constant feature that carries the bias (its penalty is C * BIAS^2 times weaker)
@@ -194,24 +200,13 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("-n", type=int, default=400, help="poems per side (real ones: at most the test split's)")
     ap.add_argument("--seed", type=int, default=1000, help="first generation seed; also draws the halves")
-    ap.add_argument("--search", action=argparse.BooleanOptionalAction, default=None,
-                    help="line-level search on / off [default: the model's default]")  # fmt: skip
     ap.add_argument("--compare-search", action="store_true",
                     help="two generated rows, --no-search and --search, on the same seeds")  # fmt: skip
-    ap.add_argument("--temperature", type=float, default=None, help="[default: the model's]")
-    ap.add_argument("--top-p", type=float, default=None, help="[default: the model's]")
-    ap.add_argument("--rhyme", action=argparse.BooleanOptionalAction, default=None,
-                    help="the rhyme mask on / off [default: the model's default]")  # fmt: skip
     ap.add_argument("--repeats", type=int, default=3, help="2-fold splits drawn (each gives two folds)")
-    ap.add_argument("--corpus", default=None,
-                    help="real poems from this corpus (a name or a prepared folder) instead of the checkpoint's")  # fmt: skip
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    add_options(ap)
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-
-    gen = Generator.from_checkpoint(args.checkpoint)
-    pc = corpus_for(gen, args.corpus)
+    gen, pc = model_and_corpus(args)
     rng = random.Random(args.seed)
     pool = real_jueju(pc)
     real = rng.sample(pool, min(args.n, len(pool)))
@@ -223,11 +218,10 @@ def main() -> None:
     report["rows"].append(row | two_fold([p.body for p in control[:half]], [p.body for p in control[half:]],
                                          args.repeats, args.seed))  # fmt: skip
     forms = form_mix(real, len(real), rng)
-    base = dict(temperature=args.temperature, top_p=args.top_p, rhyme=args.rhyme)
     variants = [("off", False), ("on", True)] if args.compare_search else [(None, args.search)]
     bodies: dict[str, list[str]] = {}
     for label, search in variants:
-        params = settings(search=search, **base)
+        params = settings_of(args, search=search)
         shown = " ".join(f"{k}={v}" for k, v in params.items()) or "the model's defaults"
         row = {"name": f"real vs generated ({shown})", "params": params, "n_real": len(real),
                "n_other": len(forms)}  # fmt: skip

@@ -2,6 +2,7 @@
 detectability, blind/make_set).
 
     pc = corpus_for(gen)                                  # the checkpoint's own prepared corpus
+    # or, in a benchmark's main(): add_options(ap); args = ap.parse_args(); gen, pc = model_and_corpus(args)
     real = real_jueju(pc)                                 # the test split's 五绝 and 七绝, bodies + titles
     made = generate_jueju(gen, ["wujue"] * 8, settings(temperature=0.8), seed=1)
     cross_line_repeats(made[0].body), title_lengths([p.title for p in made])
@@ -12,6 +13,7 @@ plan): they are dropped, so a body is the verse only, laid out as the corpus lay
 
 from __future__ import annotations
 
+import argparse
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,36 @@ class Jueju:
     body: str  # the verse lines only
     title: str | None = None  # the real title, or the one the model wrote (or was given)
     seed: int | None = None  # generated: the row's seed
+
+
+def add_options(ap: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that compares real and generated poems: sampling settings (each
+    left to the model's defaults unless given; settings_of reads them), the real poems' corpus and
+    the CPU threads (model_and_corpus reads them)."""
+    ap.add_argument("--search", action=argparse.BooleanOptionalAction, default=None,
+                    help="line-level search on / off [default: the model's default]")  # fmt: skip
+    ap.add_argument("--temperature", type=float, default=None, help="[default: the model's]")
+    ap.add_argument("--top-p", type=float, default=None, help="[default: the model's]")
+    ap.add_argument("--rhyme", action=argparse.BooleanOptionalAction, default=None,
+                    help="the rhyme mask on / off [default: the model's default]")  # fmt: skip
+    ap.add_argument("--corpus", default=None,
+                    help="real poems from this corpus (a name or a prepared folder) instead of the checkpoint's")  # fmt: skip
+    ap.add_argument("--threads", type=int, default=1)
+
+
+def settings_of(args: argparse.Namespace, **given) -> dict:
+    """settings() from add_options' sampling options, `given` taking precedence."""
+    return settings(**{"search": args.search, "temperature": args.temperature, "top_p": args.top_p,
+                       "rhyme": args.rhyme, **given})  # fmt: skip
+
+
+def model_and_corpus(args: argparse.Namespace):
+    """(Generator, prepared corpus) for args.checkpoint, args.corpus and args.threads."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    gen = Generator.from_checkpoint(args.checkpoint)
+    return gen, corpus_for(gen, args.corpus)
 
 
 def corpus_for(gen: Generator, corpus: str | None = None):
@@ -110,9 +142,7 @@ def generate_jueju(gen: Generator, forms: list[str], params: dict, seed: int,
         p = SamplingParams(**params, **fixed)
         for r, c in zip(rows, _generate(gen, p, rows, seed), strict=True):
             title = fixed.get("title") or c.title
-            out[r] = Jueju(
-                fixed["form"], body_of(c.text, c.title, getattr(c, "keywords", None)), title, c.seed
-            )
+            out[r] = Jueju(fixed["form"], body_of(c.text, c.title, c.keywords), title, c.seed)
     return out  # type: ignore[return-value]
 
 

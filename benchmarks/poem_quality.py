@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from condition_value import body_nats  # noqa: E402
 from jueju import (  # noqa: E402
     FORMS,
-    corpus_for,
     cross_line_repeats,
     generate_jueju,
     header_fields_of,
+    model_and_corpus,
     settings,
     title_lengths,
 )
@@ -99,10 +99,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-
-    gen = Generator.from_checkpoint(args.checkpoint)
-    pc = corpus_for(gen, args.corpus)
+    gen, pc = model_and_corpus(args)
     k_model = len(gen.checkpoint.meta.header_fields)
     k = pc.summary.get("header_lines", 0)
     train_lines = train_half_lines(pc.text_path("train"))

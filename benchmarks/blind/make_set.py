@@ -24,12 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
-from textgen.sampling import Generator
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from jueju import corpus_for, generate_jueju, real_jueju, settings  # noqa: E402
+from jueju import add_options, generate_jueju, model_and_corpus, real_jueju, settings_of  # noqa: E402
 
 SEED_STRIDE = 1_000_000  # a round's generated rows are seeded seed * SEED_STRIDE + i
 MARKS = ("real", "fluency", "coherence", "relevance", "poeticness", "overall")
@@ -49,23 +45,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument(
         "--exclude", action="append", default=[], help="key.json of an earlier round: skip its real poems"
     )
-    ap.add_argument("--search", action=argparse.BooleanOptionalAction, default=None,
-                    help="line-level search on / off [default: the model's default]")  # fmt: skip
-    ap.add_argument("--temperature", type=float, default=None, help="[default: the model's]")
-    ap.add_argument("--top-p", type=float, default=None, help="[default: the model's]")
-    ap.add_argument("--rhyme", action=argparse.BooleanOptionalAction, default=None,
-                    help="the rhyme mask on / off [default: the model's default]")  # fmt: skip
-    ap.add_argument("--corpus", default=None,
-                    help="real poems from this corpus (a name or a prepared folder) instead of the checkpoint's")  # fmt: skip
-    ap.add_argument("--threads", type=int, default=1)
+    add_options(ap)
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    gen = Generator.from_checkpoint(args.checkpoint)
-    pc = corpus_for(gen, args.corpus)
+    gen, pc = model_and_corpus(args)
     shown_before = set()
     for path in args.exclude:
         shown_before |= {p["body"] for p in json.loads(Path(path).read_text(encoding="utf-8"))["poems"]}
@@ -76,7 +62,7 @@ def main(argv=None) -> None:
     rng = random.Random(args.seed)
     picked = rng.sample(pool, need)
     real, lent = picked[: args.count], picked[args.count :]  # lent: titles for the generated poems
-    params = settings(search=args.search, temperature=args.temperature, top_p=args.top_p, rhyme=args.rhyme)
+    params = settings_of(args)
     base = args.seed * SEED_STRIDE
     if args.titled:
         made = generate_jueju(gen, [p.form for p in lent], params, base, titles=[p.title for p in lent])
