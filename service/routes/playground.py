@@ -11,6 +11,7 @@ forbids anything else, so it works on an offline machine.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -19,6 +20,7 @@ from starlette.responses import FileResponse
 
 from service import schemas
 from service.routes.deps import ServingDep
+from textgen.sampling.params import SamplingParams
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FILES = {p.name for p in STATIC.iterdir() if p.is_file()} if STATIC.is_dir() else set()
@@ -37,6 +39,14 @@ class ModelInfo(BaseModel):
     title: bool = Field(description="trained with title header lines: takes a title (命题)")
     tunes: bool = Field(description="trained with tune (词牌) header lines: takes a tune")
     rhyme_scheme: str = Field(description="the scheme its rhymes and tones follow by default")
+    keywords: bool = Field(
+        False, description="trained with keyword plans (关键词 header lines): takes keywords"
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what a request that leaves a knob out gets: the library's defaults with the model's "
+        "generation.json on top (search as true or false)",
+    )
 
 
 class PlaygroundConfig(BaseModel):
@@ -62,6 +72,16 @@ async def static(name: str) -> FileResponse:
     return _file(name)
 
 
+def model_defaults(gen: Any) -> dict[str, Any]:
+    """The sampling knobs a request that leaves them out gets from this model (Generator.defaults,
+    its generation.json, over SamplingParams' own defaults); search resolved to true or false."""
+    lib = SamplingParams()
+    own = getattr(gen, "defaults", None) or {}
+    out = {k: own.get(k, getattr(lib, k)) for k in schemas.PARAM_NAMES}
+    out["search"] = bool(out["search"])
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
 def tune_names() -> list[str]:
     """The known tunes, when the HTTP schema has a `tune` field (the tunes module is present)."""
     if "tune" not in schemas.PARAM_NAMES:
@@ -73,15 +93,17 @@ def tune_names() -> list[str]:
 
 @router.get("/playground/config")
 async def config(serving: ServingDep) -> PlaygroundConfig:
-    """The loaded models and what each takes, the known tunes, and the request limits."""
+    """The loaded models, what each takes and its generation defaults, the known tunes, and the
+    request limits."""
     models = []
     for name, engine in serving.engines.items():
         gen = engine.generator
         fields = getattr(gen, "header_fields", [])
         scheme = getattr(gen, "rhyme_scheme", "pingshui")
         models.append(
-            ModelInfo(id=name, title="title" in fields, tunes="rhythmic" in fields, rhyme_scheme=scheme)
-        )
+            ModelInfo(id=name, title="title" in fields, tunes="rhythmic" in fields, rhyme_scheme=scheme,
+                      keywords="keywords" in fields, defaults=model_defaults(gen))
+        )  # fmt: skip
     lim = schemas.LIMITS
     limits = {"n": lim.n, "acrostic": lim.acrostic, "prompt": lim.prompt_chars, "max_new_tokens": lim.max_new_tokens,
               "temperature": lim.temperature, "seed": lim.seed, "title": lim.title}  # fmt: skip

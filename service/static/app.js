@@ -10,17 +10,23 @@ const BREAK = /[，。！？；、,.!?;]/; // split_lines' separators (textgen.p
 const FIELD_OF = {
   acrostic: "acrostic", title: "title", tune: "tune", max_new_tokens: "max", prompt: "prompt",
   form: "form", rhyme_scheme: "rhyme", rhyme: "rhyme", tones: "tones", temperature: "temperature",
-  seed: "seed", n: "n", model: "model",
+  top_p: "top_p", search: "search", keywords: "keywords", seed: "seed", n: "n", model: "model",
 };
-const ERROR_IDS = ["model", "form", "tune", "acrostic", "rhyme", "tones", "title", "prompt",
-  "temperature", "seed", "n", "max", "general"];
+const ERROR_IDS = ["model", "form", "tune", "acrostic", "rhyme", "tones", "search", "title", "keywords",
+  "prompt", "temperature", "top_p", "seed", "n", "max", "general"];
 // URL parameter -> [field id, kind]; the share link is these, plus pick and v (vertical).
 const URL_FIELDS = {
   model: ["model", "text"], form: ["form", "text"], tune: ["tune", "text"],
   acrostic: ["acrostic", "text"], rhyme: ["rhyme", "bool"], tones: ["tones", "bool"],
-  scheme: ["scheme", "text"], title: ["title", "text"], prompt: ["prompt", "text"],
-  t: ["temperature", "text"], seed: ["seed", "text"], n: ["n", "text"], max: ["max", "text"],
+  search: ["search", "bool"], scheme: ["scheme", "text"], title: ["title", "text"],
+  keywords: ["keywords", "text"], prompt: ["prompt", "text"], t: ["temperature", "knob"],
+  p: ["top_p", "knob"], seed: ["seed", "text"], n: ["n", "text"], max: ["max", "text"],
 };
+// The knobs whose untouched value is the model's own (its generation defaults, /playground/config):
+// the page shows that value and sends the knob only when the user changed it, so the model decides.
+const SWITCHES = ["rhyme", "tones", "search"];
+const SLIDERS = ["temperature", "top_p"];
+const LIBRARY_DEFAULTS = { temperature: 1, top_p: 1, rhyme: false, tones: false, search: false };
 
 // Field id -> request field, where the names differ.
 const REQUEST_FIELD = { scheme: "rhyme_scheme", max: "max_new_tokens" };
@@ -40,6 +46,8 @@ function model(id = $("model").value) {
   return (state.config && state.config.models.find((m) => m.id === id)) || { id, title: false, tunes: false };
 }
 
+function defaults(m = model()) { return { ...LIBRARY_DEFAULTS, ...(m.defaults || {}) }; }
+
 // ---- settings <-> request <-> URL ----
 
 function numberOrRaw(value) {
@@ -49,22 +57,53 @@ function numberOrRaw(value) {
   return Number.isFinite(x) ? x : value;
 }
 
+function changed(id) {
+  // A switch the user set against the model's default, or a slider the user moved off it.
+  const d = defaults()[id];
+  if (SWITCHES.includes(id)) return $(id).checked !== Boolean(d);
+  return $(id).dataset.touched === "1" && Number($(id).value) !== d;
+}
+
+function applyDefaults() {
+  // The knobs show the model's own settings, untouched.
+  const d = defaults();
+  for (const id of SWITCHES) $(id).checked = Boolean(d[id]);
+  for (const id of SLIDERS) {
+    $(id).value = String(d[id]);
+    delete $(id).dataset.touched;
+    showKnob(id);
+  }
+}
+
+function showKnob(id) {
+  // An untouched slider shows the model's value itself (the slider may round it to its step).
+  $(`${id}-out`).textContent = $(id).dataset.touched === "1" ? $(id).value : String(defaults()[id]);
+}
+
+function hasLines() {
+  // A form, a tune or an acrostic: rows the line-level search can write.
+  return Boolean((model().tunes && $("tune").value) || $("form").value || $("acrostic").value.trim());
+}
+
 function requestBody(overrides = {}) {
   const m = model();
   const body = {
     model: m.id, prompt: $("prompt").value, stream: true,
     n: numberOrRaw($("n").value), max_new_tokens: numberOrRaw($("max").value),
-    temperature: numberOrRaw($("temperature").value),
     // Always a seed (a random one when the field is blank): the request is then reproducible and
     // cached, so its share link answers at once.
     seed: numberOrRaw($("seed").value) ?? randomSeed(),
-    rhyme: $("rhyme").checked, tones: $("tones").checked,
   };
+  // Knobs left as the model has them are left out: the model's generation defaults apply.
+  for (const id of SLIDERS) if (changed(id)) body[id] = numberOrRaw($(id).value);
+  for (const id of ["rhyme", "tones"]) if (changed(id)) body[id] = $(id).checked;
+  if (hasLines() && changed("search")) body.search = $("search").checked;
   if (m.tunes && $("tune").value) body.tune = $("tune").value; // a tune sets the form
   else if ($("form").value) body.form = $("form").value;
   if ($("acrostic").value.trim()) body.acrostic = $("acrostic").value.trim();
   if ($("scheme").value) body.rhyme_scheme = $("scheme").value;
   if (m.title && $("title").value.trim()) body.title = $("title").value.trim();
+  if (m.keywords && $("keywords").value.trim()) body.keywords = $("keywords").value.trim();
   Object.assign(body, overrides);
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;
@@ -77,7 +116,9 @@ function shareURL() {
   const p = new URLSearchParams();
   for (const [key, [field]] of Object.entries(URL_FIELDS)) {
     const v = req[REQUEST_FIELD[field] || field];
-    if (v !== undefined && v !== "" && v !== false) p.set(key, v === true ? "1" : String(v));
+    // A switch is in the request only when set against the model's default: off is "0".
+    if (typeof v === "boolean") p.set(key, v ? "1" : "0");
+    else if (v !== undefined && v !== "") p.set(key, String(v));
   }
   if (state.picked) p.set("pick", String(state.picked));
   if (document.body.classList.contains("vertical")) p.set("v", "1");
@@ -90,6 +131,7 @@ function readURL() {
     if (!p.has(key)) continue;
     if (kind === "bool") $(id).checked = p.get(key) === "1";
     else $(id).value = p.get(key);
+    if (kind === "knob") { $(id).dataset.touched = "1"; showKnob(id); }
   }
   setVertical(p.get("v") === "1");
   state.picked = Math.max(0, parseInt(p.get("pick") || "0", 10) || 0);
@@ -185,7 +227,7 @@ async function generate(overrides = {}) {
   }
   state.request = body;
   state.stale = false;
-  state.candidates = Array.from({ length: body.n || 1 }, () => ({ text: "", finish: null, pieces: 0 }));
+  state.candidates = Array.from({ length: body.n || 1 }, () => ({ text: "", finish: null, pieces: 0, keywords: "" }));
   if (state.picked >= state.candidates.length) state.picked = 0;
   $("explanation").hidden = true;
   render();
@@ -224,7 +266,7 @@ function onEvent(ev) {
   }
   const c = state.candidates[ev.index];
   if (!c) return;
-  if (ev.finish_reason) c.finish = ev.finish_reason;
+  if (ev.finish_reason) { c.finish = ev.finish_reason; c.keywords = ev.keywords || ""; }
   else { c.text += ev.text; c.pieces += 1; }
   if (!state.frame) state.frame = requestAnimationFrame(() => { state.frame = 0; render(); });
 }
@@ -264,9 +306,9 @@ function setVertical(on) {
 
 function switchModel() {
   // A model starts from its own settings: a Tang acrostic, form or title is not a ci's, and an error
-  // about them is not one the user made.
-  for (const id of ["form", "tune", "acrostic", "title"]) $(id).value = "";
-  for (const id of ["rhyme", "tones"]) $(id).checked = false;
+  // about them is not one the user made. Its knobs start at its generation defaults.
+  for (const id of ["form", "tune", "acrostic", "title", "keywords"]) $(id).value = "";
+  applyDefaults();
   clearErrors();
   updateModelFields();
 }
@@ -279,9 +321,11 @@ function defaultModel(models) {
 function updateModelFields() {
   const m = model();
   $("title-field").hidden = !m.title;
+  $("keywords-field").hidden = !m.keywords;
   const tunes = m.tunes && state.config.tunes.length > 0;
   $("tune-field").hidden = !tunes;
   $("form-field").hidden = tunes && $("tune").value !== "";
+  $("search-field").hidden = !hasLines();
 }
 
 async function init() {
@@ -293,9 +337,13 @@ async function init() {
   });
   $("stop").addEventListener("click", () => state.controller && state.controller.abort());
   $("dice").addEventListener("click", () => { $("seed").value = String(randomSeed()); });
-  $("temperature").addEventListener("input", () => { $("temperature-out").textContent = $("temperature").value; });
+  for (const id of SLIDERS) {
+    $(id).addEventListener("input", () => { $(id).dataset.touched = "1"; showKnob(id); });
+  }
   $("model").addEventListener("change", switchModel);
   $("tune").addEventListener("change", updateModelFields);
+  $("form").addEventListener("change", updateModelFields);
+  $("acrostic").addEventListener("input", updateModelFields);
   $("explain").addEventListener("click", explain);
   $("continue").addEventListener("click", continueText);
   $("copy").addEventListener("click", () => {
@@ -317,10 +365,12 @@ async function init() {
   }
   for (const m of state.config.models) $("model").append(new Option(m.id, m.id));
   for (const t of state.config.tunes) $("tune").append(new Option(t, t));
-  const auto = readURL();
+  // The model first (the link's, else tang), its defaults, then what the link sets over them.
   const given = new URLSearchParams(location.search).get("model");
-  if (!given && state.config.models.length) $("model").value = defaultModel(state.config.models).id;
-  $("temperature-out").textContent = $("temperature").value;
+  if (given) $("model").value = given;
+  else if (state.config.models.length) $("model").value = defaultModel(state.config.models).id;
+  applyDefaults();
+  const auto = readURL();
   updateModelFields();
   document.body.dataset.ready = "1";
   if (auto) generate();

@@ -37,7 +37,7 @@ function parts(c) {
       start = i + 1;
     }
   }
-  return { title, body, lines };
+  return { title, body, lines, keywords: c.keywords || "" };
 }
 
 function render() {
@@ -48,7 +48,7 @@ function render() {
 }
 
 function card(c, i) {
-  const { title, body, lines } = parts(c);
+  const { title, body, lines, keywords } = parts(c);
   const el = document.createElement("article");
   el.className = "poem" + (i === state.picked ? " picked" : "") + (state.stale ? " stale" : "");
   el.dataset.index = String(i);
@@ -70,6 +70,15 @@ function card(c, i) {
     h.className = "title";
     h.textContent = title;
     text.append(h);
+  }
+  if (keywords) { // the plan the poem was written to (never part of its text), small, under the title
+    const kw = document.createElement("p");
+    kw.className = "kw";
+    kw.lang = "zh";
+    kw.title = "the keyword plan this poem was written to";
+    kw.textContent = `关键词 ${keywords}`;
+    kw.dataset.keywords = keywords;
+    text.append(kw);
   }
   lines.forEach((line, k) => text.append(lineElement(line, k, c.finish !== null && !state.stale)));
   if (c.finish === null && state.busy) {
@@ -148,6 +157,7 @@ function continueText() {
 function writeAfter(p, keep) {
   $("prompt").value = keep;
   if (model(state.request.model).title && p.title) $("title").value = p.title;
+  if (model(state.request.model).keywords && p.keywords) $("keywords").value = p.keywords; // the same plan
   $("seed").value = String(randomSeed());
   state.picked = 0;
   generate();
@@ -199,7 +209,9 @@ function showExplanation(ex) {
   out.replaceChildren();
   // What was asked for decides the verdict; the judge's other findings are shown as such.
   const req = state.request || {};
-  const asked = { form: Boolean(req.form || req.acrostic || req.tune), rhyme: Boolean(req.rhyme), tones: Boolean(req.tones) };
+  // A rule the request left out is the model's default (which the page showed and did not send).
+  const own = (k) => Boolean(k in req ? req[k] : defaults(model(req.model))[k]);
+  const asked = { form: Boolean(req.form || req.acrostic || req.tune), rhyme: own("rhyme"), tones: own("tones") };
   const kept = Object.keys(asked).filter((k) => asked[k]).every((k) => ex.checks[k] !== false);
   const verdict = document.createElement("p");
   verdict.id = "verdict";

@@ -1,12 +1,14 @@
 """The web playground (GET /) in a real browser: headless Chromium driven by selenium, against a real
-uvicorn serving the shipped tang model on loopback. One server and one browser for the module.
+uvicorn serving the shipped tang model on loopback. One server and one browser for the module; a
+second server for the knobs (search switch, keywords, the model's defaults) serves a tiny model
+trained, so its meta says, with keyword plans and shipping tang-like generation defaults.
 
 The browser is Debian's: `apt-get install chromium chromium-driver` (.ci/run does); selenium is told
 where both are, so Selenium Manager never downloads one. Without them the browser tests skip (fail
-under CI). The README's screenshot comes from test_wujue_acrostic_streams_a_poem_that_complies:
+under CI). The README's screenshot comes from test_wujue_acrostic_writes_a_poem_that_complies:
 
-    OMP_NUM_THREADS=1 python -m pytest tests/service/test_playground.py -q
-    TEXTGEN_PLAYGROUND_SCREENSHOT=docs/playground.png python -m pytest tests/service/test_playground.py
+    OMP_NUM_THREADS=1 python -m pytest tests/service/test_playground.py -q -m slow
+    TEXTGEN_PLAYGROUND_SCREENSHOT=docs/playground.png python -m pytest tests/service/test_playground.py -m slow
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from service.app import create_app
 from service.cache import MemoryCache
 from textgen.poetry.check import form_problems, split_lines
 from textgen.poetry.forms import resolve_form
-from textgen.sampling import Generator
+from textgen.sampling import Generator, SamplingParams
 
 from .conftest import title_model
 
@@ -98,19 +100,44 @@ def written(driver) -> list[dict]:
 
 
 def set_fields(
-    driver, form: str = "", acrostic: str = "", rhyme: bool = False, n: str = "1", seed: str = ""
-) -> None:
+    driver, form: str = "", acrostic: str = "", rhyme: bool | None = None, n: str = "1", seed: str = "",
+    search: bool | None = None, model: str = "tang",
+) -> None:  # fmt: skip
+    """Fill in the settings; a switch given as None is left as the page has it (the model's default)."""
     from selenium.webdriver.support.ui import Select
 
-    Select(driver.find_element(*by("#model"))).select_by_value("tang")
+    Select(driver.find_element(*by("#model"))).select_by_value(model)
     Select(driver.find_element(*by("#form"))).select_by_value(form)
     Select(driver.find_element(*by("#n"))).select_by_value(n)
     for name, value in (("acrostic", acrostic), ("seed", seed)):
         field = driver.find_element(*by(f"#{name}"))
         field.clear()
         field.send_keys(value)
-    if driver.find_element(*by("#rhyme")).is_selected() != rhyme:
-        driver.find_element(*by("#rhyme")).click()
+    for name, on in (("rhyme", rhyme), ("search", search)):
+        if on is not None and driver.find_element(*by(f"#{name}")).is_selected() != on:
+            driver.find_element(*by(f"#{name}")).click()
+
+
+def defaults_of(server, model: str) -> dict:
+    """The model's generation defaults as /playground/config gives them to the page."""
+    models = httpx.get(server.url + "/playground/config").json()["models"]
+    return next(m for m in models if m["id"] == model)["defaults"]
+
+
+def record_requests(driver) -> None:
+    """From now on the page keeps the body of each POST /generate it sends in window.sent."""
+    driver.execute_script("""
+      window.sent = [];
+      const real = window.fetch;
+      window.fetch = (url, opts) => {
+        if (url === "/generate") window.sent.push(JSON.parse(opts.body));
+        return real(url, opts);
+      };
+    """)
+
+
+def sent(driver) -> list[dict]:
+    return driver.execute_script("return window.sent")
 
 
 def wujue_problems(body: str) -> list[str]:
@@ -143,15 +170,14 @@ def test_page_loads_without_console_errors_or_external_requests(server, browser)
         browser.set_window_size(1200, 900)
 
 
-def test_wujue_acrostic_streams_a_poem_that_complies(server, browser, tmp_path_factory):
+def test_wujue_acrostic_writes_a_poem_that_complies(server, browser, tmp_path_factory):
     open_page(browser, server.url + "/")
     set_fields(browser, form="wujue", acrostic="春夏秋冬", rhyme=True, n="2", seed="7")
     browser.find_element(*by("#write")).click()
-    poems = written(browser)
+    poems = written(browser)  # under tang's own settings (line-level search: each poem comes whole)
     assert len(poems) == 2
     for p in poems:
         assert wujue_problems(p["body"]) == [], p["body"]
-        assert int(p["pieces"]) >= 20  # streamed piece by piece, not in one answer
     browser.find_element(*by("#explain")).click()
     verdict = wait(browser, lambda d: d.find_elements(*by("#verdict")))[0]
     assert "ok" in verdict.get_attribute("class").split()
@@ -199,13 +225,19 @@ def test_a_title_model_shows_its_title_and_rewrites_under_it(server, browser):
 
 
 def test_shared_url_reproduces_the_text(server, browser):
+    rhyme = not defaults_of(server, "tang")["rhyme"]  # set against the model's default: in the link
     open_page(browser, server.url + "/")
-    set_fields(browser, form="qijue", rhyme=True, n="2")
+    set_fields(browser, form="qijue", rhyme=rhyme, n="2")
     browser.find_element(*by("#write")).click()
     first = written(browser)
     url = browser.current_url
     query = parse_qs(urlsplit(url).query)
-    assert query["form"] == ["qijue"] and query["rhyme"] == ["1"] and query["seed"][0].isdigit()
+    assert (
+        query["form"] == ["qijue"]
+        and query["rhyme"] == ["1" if rhyme else "0"]
+        and query["seed"][0].isdigit()
+    )
+    assert "t" not in query and "p" not in query and "search" not in query  # untouched: the model's own
     browser.get("about:blank")
     open_page(browser, url)  # a seed in the URL: the page writes at once
     again = written(browser)
@@ -268,7 +300,7 @@ def test_explain_names_tones_rhymes_and_faults(server):
         assert r.status_code == 422 and r.json()["error"], bad
 
 
-def test_page_files_are_local_and_confined(server):
+def test_page_files_are_local_and_confined(server, gens):
     r = httpx.get(server.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in r.headers["content-security-policy"]
@@ -280,7 +312,13 @@ def test_page_files_are_local_and_confined(server):
     config = httpx.get(server.url + "/playground/config").json()
     tang, poet = config["models"]
     assert tang["id"] == "tang" and tang["rhyme_scheme"] == "pingshui" and isinstance(tang["title"], bool)
-    assert poet == {"id": "poet", "title": True, "tunes": False, "rhyme_scheme": "pingshui"}
+    lib = SamplingParams()
+    assert poet == {"id": "poet", "title": True, "tunes": False, "rhyme_scheme": "pingshui", "keywords": False,
+                    "defaults": poet["defaults"]}  # fmt: skip
+    assert poet["defaults"]["temperature"] == lib.temperature and poet["defaults"]["search"] is False
+    own = gens["tang"].defaults  # its generation.json, over the library's defaults
+    assert tang["defaults"] == {**poet["defaults"], **own, "search": bool(own.get("search"))}
+    assert tang["keywords"] == ("keywords" in gens["tang"].header_fields)
     assert config["limits"]["acrostic"] == 16
 
 
@@ -382,3 +420,127 @@ def test_a_prompt_opens_the_body_after_a_header_line_the_model_writes(serve, bro
         header = poem["text"].split("\n", 1)[0]
         assert browser.find_element(*by(".poem .title")).text == header
         assert poem["body"].startswith("春眠") and poem["text"] == f"{header}\n{poem['body']}"
+
+
+# A model trained with keyword plans: documents open with form, title and keyword lines.
+PLAN_DOCS = ["五绝\n静夜思\n明月、故乡\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。",
+             "五绝\n春晓\n春眠、啼鸟\n春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。"]  # fmt: skip
+# Its generation defaults, as tang's: search and rhyme on, temperature 0.8, top-p 0.9.
+PLAN_DEFAULTS = {"temperature": 0.8, "top_p": 0.9, "rhyme": True, "search": True, "beams": 2, "candidates": 4}
+
+
+@pytest.fixture(scope="module")
+def planned(serve, gens, tmp_path_factory):
+    """A server with `planner` (a tiny random model whose meta header is form, title and keywords, with
+    PLAN_DEFAULTS as its generation.json) and `poet` (titles, no keyword plans, no defaults)."""
+    import torch
+
+    from textgen.checkpoint import save_checkpoint
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.tokenizer import CharTokenizer
+
+    tok = CharTokenizer.train(PLAN_DOCS)
+    torch.manual_seed(0)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=32, n_embd=16)).eval()
+    meta = {"corpus": {"name": "planner", "manifest": {"read": {"header": "{form}\n{title}\n{keywords}"}}}}
+    d = tmp_path_factory.mktemp("planner")
+    save_checkpoint(d / "planner.safetensors", model, tok, meta)
+    (d / "generation.json").write_text(json.dumps(PLAN_DEFAULTS))
+    gen = Generator.from_checkpoint(d / "planner.safetensors")
+    with serve(create_app({"planner": gen, "poet": gens["poet"]}, cache=MemoryCache(60, 8))) as live:
+        yield live
+
+
+def test_the_search_switch_shows_the_models_default_and_sends_only_a_change(planned, browser):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(browser, planned.url + "/?model=planner")
+    record_requests(browser)
+    switch = browser.find_element(*by("#search"))
+    assert not switch.is_displayed()  # free text: no lines to search
+    set_fields(browser, model="planner", form="wujue", seed="4")
+    assert switch.is_displayed() and switch.is_selected()  # the model's default: on
+    browser.find_element(*by("#write")).click()
+    [searched] = written(browser)
+    assert searched["pieces"] == "1"  # searched line by line, the poem comes whole
+    set_fields(browser, model="planner", form="wujue", seed="4", search=False)
+    browser.find_element(*by("#write")).click()
+    [plain] = written(browser)
+    assert int(plain["pieces"]) >= 20  # plain sampling streams piece by piece
+    first, second = sent(browser)
+    assert "search" not in first and second == {**first, "search": False}
+    for p in (searched, plain):
+        assert form_problems(p["body"], resolve_form("wujue")) == [], p["body"]
+    assert parse_qs(urlsplit(browser.current_url).query)["search"] == ["0"]  # the link keeps it off
+    Select(browser.find_element(*by("#model"))).select_by_value("poet")  # no generation.json: off
+    Select(browser.find_element(*by("#form"))).select_by_value("wujue")
+    assert switch.is_displayed() and not switch.is_selected()
+    browser.find_element(*by("#acrostic")).send_keys("春夏秋冬")
+    Select(browser.find_element(*by("#form"))).select_by_value("")
+    assert switch.is_displayed()  # an acrostic has lines too
+
+
+def test_keywords_for_a_model_with_plans_are_sent_and_shown(planned, browser):
+    from selenium.webdriver.support.ui import Select
+
+    open_page(browser, planned.url + "/?model=poet")
+    assert not browser.find_element(*by("#keywords")).is_displayed()  # poet was trained without plans
+    Select(browser.find_element(*by("#model"))).select_by_value("planner")
+    field = browser.find_element(*by("#keywords"))
+    assert field.is_displayed()
+    record_requests(browser)
+    set_fields(browser, model="planner", form="wujue", seed="2")
+    field.send_keys("明月、故乡")
+    browser.find_element(*by("#write")).click()
+    [poem] = written(browser)
+    assert sent(browser)[-1]["keywords"] == "明月、故乡"
+    kw = browser.find_element(*by(".poem .kw"))
+    assert kw.is_displayed() and kw.get_attribute("data-keywords") == "明月、故乡" and "明月、故乡" in kw.text
+    title = browser.find_element(*by(".poem .title"))
+    assert browser.execute_script("return arguments[0].previousElementSibling === arguments[1]", kw, title)
+    assert poem["text"] == f"{title.text}\n{poem['body']}"  # the plan is no part of the text
+    assert form_problems(poem["body"], resolve_form("wujue")) == []
+    browser.find_element(*by('.poem .line[data-line="3"] .redo')).click()  # a rewrite keeps the plan
+    wait(browser, lambda d: d.find_element(*by("#seed")).get_attribute("value") != "2")
+    written(browser)
+    assert sent(browser)[-1]["keywords"] == "明月、故乡"
+    Select(browser.find_element(*by("#model"))).select_by_value("poet")
+    assert not field.is_displayed() and field.get_attribute("value") == ""
+
+
+def test_untouched_knobs_are_left_to_the_model(planned, browser):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    def shown(knob):
+        return browser.find_element(*by(f"#{knob}-out")).text
+
+    open_page(browser, planned.url + "/?model=planner")
+    record_requests(browser)
+    assert (shown("temperature"), shown("top_p")) == ("0.8", "0.9")  # the model's own values
+    assert (
+        browser.find_element(*by("#rhyme")).is_selected()
+        and not browser.find_element(*by("#tones")).is_selected()
+    )
+    set_fields(browser, model="planner", form="wujue", seed="5")
+    browser.find_element(*by("#write")).click()
+    [poem] = written(browser)
+    body = sent(browser)[-1]
+    assert not {"temperature", "top_p", "rhyme", "tones", "search", "keywords"} & set(body), body
+    query = parse_qs(urlsplit(browser.current_url).query)
+    assert not {"t", "p", "rhyme", "tones", "search"} & set(query)
+    # The server applied the model's defaults: the same text as a request that states them.
+    stated = {"model": "planner", "form": "wujue", "seed": 5, "n": 1, "max_new_tokens": 200, **PLAN_DEFAULTS}
+    assert httpx.post(planned.url + "/generate", json=stated).json()["text"] == poem["text"]
+    browser.find_element(*by("#temperature")).send_keys(Keys.ARROW_RIGHT)  # moved: sent
+    assert shown("temperature") == "0.85"
+    browser.find_element(*by("#rhyme")).click()  # off, against the model's default: sent
+    browser.find_element(*by("#write")).click()
+    written(browser)
+    body = sent(browser)[-1]
+    assert body["temperature"] == 0.85 and body["rhyme"] is False
+    assert not {"top_p", "tones", "search"} & set(body), body
+    Select(browser.find_element(*by("#model"))).select_by_value("poet")  # that model's own: the library's
+    assert (shown("temperature"), shown("top_p")) == ("1", "1") and not browser.find_element(
+        *by("#rhyme")
+    ).is_selected()
