@@ -78,9 +78,9 @@ def _fork(gen, seq: Sequence, seed: int) -> Sequence:
     p = _poem(seq.constraint)
     if p is not None:  # what never changes while a row writes: shared, not copied
         shared.update({id(x): x for x in (p.spec, p.slots, p.index, p.punct_id, p.acrostic)})
-    for x in getattr(seq.constraint, "rules", None), seq.params.stop:
-        if x is not None:
-            shared[id(x)] = x
+    if isinstance(seq.constraint, Guided) and seq.constraint.guards:
+        shared[id(seq.constraint.rules)] = seq.constraint.rules
+    shared[id(seq.params.stop)] = seq.params.stop
     new = copy.deepcopy(seq, memo=shared)
     new.rng = torch.Generator().manual_seed(seed)
     return new
@@ -103,10 +103,7 @@ class LineSearch:
         gen, params = self.gen, seq.params
         B, K = params.beams, params.candidates
         ids = [gen.tokenizer.eos_id, *seq.prompt_ids]
-        with torch.inference_mode():
-            hidden = gen.model.init_hidden(1, gen.device)
-            if len(ids) > 1:
-                _, hidden = gen.forward(torch.tensor([ids[:-1]], device=gen.device), hidden)
+        hidden = gen.runner.prime(ids)
         partial = (
             "".join(ch for ch in seq.prompt if _is_cjk(ch)) if not _header_state(seq.constraint)[0] else ""
         )
@@ -253,7 +250,7 @@ class LineSearch:
         c = p.seq.constraint
         if self.planner is None or not isinstance(c, Guided) or not c.items or c.items[0] is not None:
             return
-        if not getattr(c, "hidden", None) or not c.hidden[0]:
+        if not c.hidden[0]:
             return
         words = self.planner.plan(p.title or "")
         if words:
