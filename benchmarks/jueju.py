@@ -139,7 +139,7 @@ def generate_jueju(gen: Generator, forms: list[str], params: dict, seed: int,
             rows = [i for i, x in enumerate(forms) if x == f]
             groups += [(rows[s : s + CHUNK], dict(form=f)) for s in range(0, len(rows), CHUNK)]
     for rows, fixed in groups:
-        p = SamplingParams(**params, **fixed)
+        p = gen.default_params(**params, **fixed)  # what is not given: the model's generation.json
         for r, c in zip(rows, _generate(gen, p, rows, seed), strict=True):
             title = fixed.get("title") or c.title
             out[r] = Jueju(fixed["form"], body_of(c.text, c.title, c.keywords), title, c.seed)
