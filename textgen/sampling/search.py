@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 import torch
 
 from textgen.model import cat_rows, select_rows
+from textgen.poetry.seasons import seasons
 from textgen.sampling.batch import SamplingPlan
 from textgen.sampling.guided import Guided
 from textgen.sampling.sequence import Sequence
 
 TITLE_MAX_CHARS = 12  # a model-written title longer than this (real 绝句 titles: 90th percentile) ranks last
+SEASON_WEIGHT = 1.2  # log(0.10 / 0.029): how much likelier a mixed-season quatrain is generated than real
 PLAN_WEIGHT = 0.8  # nats per character of the line's mean log-probability that a planned word is worth
 _SEED_MIX = 0x9E3779B97F4A7C15
 
@@ -227,6 +229,13 @@ class LineSearch:
                     total[i] += PLAN_WEIGHT
                 elif any(ch in c for w in fresh for ch in w):
                     total[i] += PLAN_WEIGHT / 3
+        # One season per poem: a line that brings in another season than the title and the lines
+        # before it paint loses SEASON_WEIGHT (real 绝句 mix seasons in 2.9%, the plain search's in 10%).
+        painted = seasons((title or "") + "".join(lines))
+        if painted:
+            for i, c in enumerate(cand):
+                if seasons(c) - painted:
+                    total[i] -= SEASON_WEIGHT
         # A 叠字 never sits on a rhyme position: such a line is taken only when nothing else is left.
         for i, p in enumerate(ps):
             c = cand[i]

@@ -82,3 +82,12 @@ def test_guards_refuse_exactly_what_the_counter_counts():
         assert walked - {"repeat"} == found - {"repeat"}, text
         assert ("repeat" in found) <= ("repeat" in walked), text
         assert ("repeat" in walked) <= bool({"repeat", "triple"} & found), text
+
+
+def test_seasons():
+    from textgen.poetry.seasons import seasons, seasons_mixed
+
+    assert seasons("桃花流水鳜鱼肥") == {"春"}
+    assert seasons("霜叶红于二月花，西风吹落叶") == {"秋"}
+    assert seasons("春秋多佳日") == set()  # 春秋: years, not a season
+    assert seasons_mixed("陇东春色总堪愁，蜀国关河别有秋。") and not seasons_mixed("白日依山尽，黄河入海流。")
