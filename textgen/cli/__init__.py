@@ -33,6 +33,7 @@ COMMANDS = {
     "plot": ("textgen.cli.plot", "plot", "Draw the loss curves of one or more runs."),
     "sample": ("textgen.cli.sample", "sample", "Generate text: prompts, seeds, forms, acrostics, rhyme."),
     "judge": ("textgen.cli.judge", "judge", "Score generated poems: form, rhyme, copying, diversity."),
+    "judges": ("textgen.cli.judges", "judges", "Train the learned judges that score the line-level search."),
     "tunes": ("textgen.cli.tunes", "tunes", "List the 词牌 (ci tunes) for --tune, with their patterns."),
     "export": ("textgen.cli.export", "export", "Write a run's best checkpoint as a compact, named model."),
     "serve": ("textgen.cli.serve", "serve", "Serve checkpoints over HTTP (/generate, OpenAI API)."),
