@@ -38,19 +38,14 @@ class JudgeConfig:
 
 
 class LineEncoder(nn.Module):
-    """Char embeddings of one line -> a vector: width-3 convolution, max over the line, plus the
-    mean embedding (a bag of characters) and the last character's (where the rhyme sits)."""
+    """The weights that turn one line's char embeddings into a vector (JudgeNet.lines_many does the
+    work): width-3 convolution, max over the line, plus the mean embedding (a bag of characters)
+    and the last character's (where the rhyme sits)."""
 
     def __init__(self, c: JudgeConfig):
         super().__init__()
         self.conv = nn.Conv1d(c.n_embd, c.channels, 3, padding=1)
         self.out = nn.Linear(c.channels + 2 * c.n_embd, c.hidden)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # x (N, T, d), mask (N, T) True at characters -> (N, h)
-        h = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)  # (N, T, C)
-        h = h.masked_fill(~mask[..., None], 0.0).amax(1)  # relu >= 0, so 0 stands in for -inf
-        return torch.relu(self.out(torch.cat([h, _summary(x, mask)], -1)))
 
 
 def _summary(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -84,23 +79,25 @@ class JudgeNet(nn.Module):
         return self.lines_many([enc], ids)[0]
 
     def lines_many(self, encs: list[LineEncoder], ids: torch.Tensor) -> list[torch.Tensor]:
-        """lines() for several encoders at once: one embedding lookup and one convolution with
+        """lines() for several encoders at once: one embedding lookup and one matrix product with
         their filters stacked (the search's call encodes the same lines for three judges)."""
         flat = ids.reshape(-1, ids.shape[-1])
         x, mask = self.emb(flat), flat != PAD
-        if len(encs) == 1:
-            vecs = [encs[0](x, mask)]
-        else:
-            w = torch.cat([e.conv.weight for e in encs])
-            b = torch.cat([e.conv.bias for e in encs])
-            h = torch.nn.functional.conv1d(x.transpose(1, 2), w, b, padding=1)
-            h = torch.relu(h).transpose(1, 2).masked_fill(~mask[..., None], 0.0).amax(1)  # (N, n*C)
-            summary = _summary(x, mask)
-            C = self.config.channels
-            vecs = [
-                torch.relu(e.out(torch.cat([h[:, i * C : (i + 1) * C], summary], -1)))
-                for i, e in enumerate(encs)
-            ]
+        # The width-3 convolutions as one (N*T, 3d) x (3d, n*C) product over each character's
+        # window: faster than conv1d on a few short lines, the same sums.
+        pad = torch.nn.functional.pad(x, (0, 0, 1, 1))  # (N, T+2, d)
+        windows = torch.cat([pad[:, :-2], pad[:, 1:-1], pad[:, 2:]], -1)  # (N, T, 3d)
+        w = torch.cat([e.conv.weight.permute(0, 2, 1).flatten(1) for e in encs])  # (n*C, 3d)
+        b = torch.cat([e.conv.bias for e in encs])
+        h = torch.relu(torch.nn.functional.linear(windows, w, b))  # (N, T, n*C)
+        if not bool(mask.all()):
+            h = h.masked_fill(~mask[..., None], 0.0)  # relu >= 0, so 0 stands in for -inf
+        h = h.amax(1)
+        summary = _summary(x, mask)
+        C = self.config.channels
+        vecs = [
+            torch.relu(e.out(torch.cat([h[:, i * C : (i + 1) * C], summary], -1))) for i, e in enumerate(encs)
+        ]
         return [self.drop(v).reshape(*ids.shape[:-1], -1) for v in vecs]
 
     def real(self, vecs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -283,3 +283,18 @@ def test_features_match_the_training_path(trained):
     assert torch.allclose(f["follow"], follow, atol=1e-5)
     assert torch.allclose(f["title"], t, atol=1e-5)
     assert torch.allclose(f["real"], real, atol=1e-5)
+
+
+def test_line_encoder_is_a_width_3_convolution():
+    """lines_many's windowed product against torch's conv1d, with a padded (shorter) line."""
+    from textgen.judges.nets import JudgeConfig, JudgeNet, _summary
+
+    torch.manual_seed(0)
+    net = JudgeNet(JudgeConfig(vocab_size=50, **TINY)).eval()
+    ids = torch.randint(2, 50, (6, 7))
+    ids[0, 5:] = 0
+    x, m = net.emb(ids), ids != 0
+    for enc in (net.enc_real, net.enc_follow):
+        h = torch.relu(enc.conv(x.transpose(1, 2))).transpose(1, 2).masked_fill(~m[..., None], 0).amax(1)
+        want = torch.relu(enc.out(torch.cat([h, _summary(x, m)], -1)))
+        assert torch.allclose(net.lines(enc, ids), want, atol=1e-5)
