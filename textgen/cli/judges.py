@@ -39,9 +39,10 @@ Examples:
 @click.option(
     "--samples",
     type=click.IntRange(min=8),
-    default=1024,
+    default=2048,
     show_default=True,
-    help="model poems to sample, and as many next lines for training contexts",
+    help="model poems to sample, and as many next lines for training contexts (a quarter as many "
+    "validation contexts get 8 candidate lines each)",
 )
 @click.option(
     "--out",
