@@ -113,7 +113,8 @@ class Judges:
     def combine(self, feats: dict[str, torch.Tensor], lm: torch.Tensor) -> torch.Tensor:
         """(K,) total score: w_lm * lm + sum of w_i * feats[i] (a judge missing from feats adds 0)."""
         w = self._weights
-        total = w.get("lm", 1.0) * lm.float()
+        w_lm = w.get("lm", 1.0)
+        total = w_lm * lm.float() if w_lm else torch.zeros(len(lm))  # 0 * -inf would be NaN
         for name, x in feats.items():
             if name in w and name != "lm":
                 total = total + w[name] * x.float()

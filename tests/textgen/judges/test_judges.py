@@ -155,6 +155,8 @@ def test_combine_is_the_weighted_sum(trained):
     want = 2.0 * lm + 0.5 * f["real"] + f["title"] + 3.0 * f["repeat"]
     assert torch.allclose(judges.combine(f, lm), want)
     assert judges.weights == {"lm": 2.0, "real": 0.5, "follow": 0.0, "title": 1.0, "repeat": 3.0}
+    judges.set_weights({"lm": 0.0, "real": 1.0})  # a weight of 0 ignores the lm, even a -inf one
+    assert torch.equal(judges.combine(f, torch.tensor([float("-inf"), -4.0])), f["real"])
 
 
 def test_save_and_load_round_trip(trained, tmp_path):
