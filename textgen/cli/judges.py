@@ -4,7 +4,8 @@ write judges.safetensors + judges.json beside the model.
     textgen judges train tang                        # the shipped model (5-10 minutes on one core)
     textgen judges train runs/tang --samples 2048 --out runs/tang
 
-Progress goes to stderr; the held-out figures and fitted weights to stdout.
+A model trained with keyword plans also gets keywords.json, its title -> keywords planner (fit on
+the same training split). Progress goes to stderr; the held-out figures and fitted weights to stdout.
 """
 
 from __future__ import annotations

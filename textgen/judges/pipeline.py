@@ -58,6 +58,16 @@ def train_judges(checkpoint: str | Path, *, out: str | Path | None = None,
             f"(4 or 8 lines of 5 or 7 characters); judges need at least {MIN_POEMS} and 2"
         )
     log(f"corpus {pc.dir.name}: {len(real):,} training and {len(val):,} validation 近体 poems")
+    if "keywords" in fields and "title" in fields:  # the keyword planner ships beside the judges
+        from textgen.data.keywords import planner_from_corpus
+        from textgen.paths import atomic_write_text
+
+        where = Path(out) if out else ckpt.path.parent
+        where.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            where / "keywords.json", planner_from_corpus(pc.dir / "train.txt", k_header).to_json()
+        )
+        log(f"wrote {where / 'keywords.json'} (the keyword planner, from the training split)")
     judges = build_judges(gen, real, val, log=log, **kwargs)
     judges.info = {
         "model": {"checkpoint": str(checkpoint), "sha256": ckpt.digest, "corpus": pc.dir.name},

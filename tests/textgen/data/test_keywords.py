@@ -48,3 +48,20 @@ def test_planner_prefers_words_seen_with_the_title(tmp_path):
     f = tmp_path / "keywords.json"
     f.write_text(pl.to_json(), encoding="utf-8")
     assert KeywordPlanner.load(f).plan("送友人") == plan
+
+
+def test_planner_from_a_prepared_training_split(tmp_path):
+    from textgen.data.keywords import planner_from_corpus
+
+    docs = ["五绝\n送友人\n友人、别离\n青山横北郭，白水绕东城。"] * 6 + [
+        "五绝\n秋夜\n明月、秋风\n明月松间照，秋风入夜寒。"
+    ] * 6
+    f = tmp_path / "train.txt"
+    f.write_text("\n\n".join(docs), encoding="utf-8")
+    pl = planner_from_corpus(f, header_lines=3)
+    assert pl.plan("送友人")[0] == "友人" and "明月" in pl.plan("秋夜")
+    f.write_text("no headers here", encoding="utf-8")
+    import pytest
+
+    with pytest.raises(ValueError, match="train.txt"):
+        planner_from_corpus(f, header_lines=3)
