@@ -119,3 +119,49 @@ def train(checkpoint, samples, out, seed, steps, train_seconds, threads, as_json
             )
     shown = ", ".join(f"{k} {v:g}" for k, v in judges.weights.items())
     click.echo(f"weights ({info['weights_source']}): {shown}")
+
+
+@judges.command(
+    "weights",
+    epilog="""\b
+Examples:
+  textgen judges weights tang                         # show them
+  textgen judges weights tang --set lm=1.0 --why "blind rounds 1-2 (MODEL.md)" """,
+)
+@click.argument("checkpoint")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="hold this weight at VALUE (lm, real, follow, title, repeat); repeatable")  # fmt: skip
+@click.option("--why", default="", help="the measurement that chose the value, kept in judges.json")
+def weights(checkpoint, assignments, why):
+    """Show, or set by hand, the weights that combine CHECKPOINT's judges with its log-probability.
+    The fit (textgen judges train) ranks real lines above the model's; a weight set here instead is
+    recorded in judges.json with the reason."""
+    from textgen.checkpoint import resolve_checkpoint
+    from textgen.errors import ConfigError
+    from textgen.judges import NAMES, Judges
+
+    folder = resolve_checkpoint(checkpoint).parent
+    j = Judges.load(folder)
+    if j is None:
+        raise ConfigError(f"{folder}: no judges (textgen judges train {checkpoint})")
+    w = dict(j.weights)
+    for a in assignments:
+        name, eq, value = a.partition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            v = float("nan")
+        if not eq or name not in ("lm", *NAMES) or not v >= 0:
+            raise ConfigError(
+                f"--set {a!r}: expected NAME=VALUE with NAME one of lm, {', '.join(NAMES)}, VALUE >= 0"
+            )
+        w[name] = v
+    if assignments:
+        fitted = j.info.get("fitted_weights") or j.weights
+        j.info["fitted_weights"] = fitted
+        changed = ", ".join(f"{k} {fitted.get(k)} -> {v:g}" for k, v in w.items() if v != fitted.get(k))
+        j.info["weights_source"] = f"set by hand ({changed}){': ' + why if why else ''}; fitted: {fitted}"
+        j.set_weights(w)
+        j.save(folder)
+    click.echo(" ".join(f"{k} {v:g}" for k, v in j.weights.items()))
+    click.echo(f"source: {j.info.get('weights_source', '')}")

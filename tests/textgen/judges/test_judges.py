@@ -300,3 +300,26 @@ def test_line_encoder_is_a_width_3_convolution():
         h = torch.relu(enc.conv(x.transpose(1, 2))).transpose(1, 2).masked_fill(~m[..., None], 0).amax(1)
         want = torch.relu(enc.out(torch.cat([h, _summary(x, m)], -1)))
         assert torch.allclose(net.lines(enc, ids), want, atol=1e-5)
+
+
+def test_weights_command_shows_and_sets_a_weight_with_its_reason(trained, tmp_path, capsys):
+    from textgen.checkpoint import save_checkpoint
+    from textgen.cli import main
+    from textgen.model import RNNLM, ModelConfig
+    from textgen.tokenizer import CharTokenizer
+
+    judges, _ = trained
+    tok = CharTokenizer.train(["云山"])
+    save_checkpoint(tmp_path / "model.safetensors", RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1,
+                    hidden_size=8, n_embd=4)), tok, {"corpus": "toy"})  # fmt: skip
+    judges.info = {"weights_source": "fitted"}
+    judges.save(tmp_path)
+    main(
+        ["judges", "weights", str(tmp_path / "model.safetensors"), "--set", "lm=1.5", "--why", "blind round"]
+    )
+    back = Judges.load(tmp_path)
+    assert back.weights["lm"] == 1.5 and "blind round" in back.info["weights_source"]
+    assert back.info["fitted_weights"]["lm"] == judges.weights["lm"]
+    with pytest.raises(SystemExit) as e:
+        main(["judges", "weights", str(tmp_path / "model.safetensors"), "--set", "lm=-1"])
+    assert e.value.code == 1 and "NAME=VALUE" in capsys.readouterr().err
