@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -25,6 +26,7 @@ HEADER = "{form}\n{title}"
 def load(name: str):
     spec = importlib.util.spec_from_file_location(f"blind_{name}", BLIND / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 
