@@ -198,7 +198,9 @@ class Generator:
         if "form" in self.header_fields and not values["form"] and (body or params.title):
             values["form"] = _implied_form(prompt)  # a form line the model would otherwise make up
         plan = header_plan(self.header_fields, values) if self.header_fields else None
-        if plan is None and body:
+        if plan is None and (body or "keywords" in self.header_fields):
+            # The row writes its header lines first; with a plan line, even for free text, so that
+            # the plan (and a form line the row makes up) stays out of the text.
             plan = HeaderPlan("", [None] * len(self.header_fields))
         if plan is None:
             return [], [], []
@@ -209,7 +211,7 @@ class Generator:
                 f"the header (form, title) has character(s) not in the vocabulary: {''.join(unknown)!r}"
             )
         fields = self.header_fields[len(self.header_fields) - len(plan.lines) :]
-        hidden = [f == "keywords" for f in fields]
+        hidden = [f in ("keywords", "form") for f in fields]  # the text shows the title and the body
         return enc(plan.context), [None if x is None else enc(x + "\n") for x in plan.lines], hidden
 
     def _constraint(

@@ -48,7 +48,9 @@ class Guided:
         self.hidden = list(hidden) or [False] * len(self.items)
         self.sep = index.char_id.get("、")  # between keywords on a hidden plan line
         # the text begins with that line
-        self.writes_title = bool(self.items) and self.items[0] is None and not self.hidden[0]
+        self.writes_title = next(
+            (x is None for x, h in zip(self.items, self.hidden, strict=True) if not h), False
+        )
         self.forced_queue: list[int] = []  # the prompt, when a free line comes before it
         self.prompt_in_text = False  # set by feed_prompt: the prompt is forced after the header lines
         self.free_len = 0  # characters written on the current free line

@@ -159,3 +159,11 @@ def test_generation_defaults(tmp_path, ckpt_path):
     (d / "generation.json").write_text('{"temprature": 1}')
     with pytest.raises(ConfigError, match="generation.json"):
         Generator.from_checkpoint(d / "best.safetensors").default_params()
+
+
+def test_free_text_keeps_the_plan_and_the_form_line_out_of_the_text(planned):
+    for s in range(4):
+        c = planned.generate("", SamplingParams(max_new_tokens=30, temperature=1.0), seed=s)[0]
+        assert c.keywords and c.keywords not in c.text
+        assert c.title is not None and c.text.startswith(c.title + "\n")
+        assert not c.text.startswith(("五绝", "七律"))
