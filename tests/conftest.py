@@ -31,3 +31,15 @@ def pytest_ignore_collect(collection_path, config):
 def _isolated_data_home(tmp_path_factory, monkeypatch):
     # Tests never read or write the user's ~/.cache/textgen.
     monkeypatch.setenv("TEXTGEN_HOME", str(tmp_path_factory.getbasetemp() / "textgen-home"))
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models: one torch thread is faster than two fighting other processes for the cores
+    (5x under load); the process-wide setting is restored after the test."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,12 +12,8 @@ from textgen.tokenizer import CharTokenizer
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny ops: one thread avoids oversubscription on a shared machine (5x faster under load).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):  # tests/conftest.py
     yield
-    torch.set_num_threads(n)
 
 
 def _np_params(rnn, layer):

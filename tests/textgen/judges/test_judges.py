@@ -26,11 +26,8 @@ TOPICS = {
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):  # tests/conftest.py
     yield
-    torch.set_num_threads(n)
 
 
 def topic_poem(rng: random.Random, topic: str, n: int = 4, L: int = 5) -> Poem:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from textgen.tokenizer import CharTokenizer
 from textgen.train.data import TrainData
@@ -40,9 +39,5 @@ def toy_data() -> TrainData:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: one thread is faster than two fighting other processes for the cores.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):  # tests/conftest.py
     yield
-    torch.set_num_threads(n)
