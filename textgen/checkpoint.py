@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from safetensors.torch import load_model, safe_open, save_model
 
 from textgen.errors import CheckpointError, TextgenError
 from textgen.model import RNNLM, ModelConfig
-from textgen.paths import make_readable
+from textgen.paths import atomic_write
 from textgen.poetry.header import template_fields, template_lines
 from textgen.tokenizer import Tokenizer, tokenizer_from_json
 
@@ -157,18 +156,8 @@ def save_checkpoint(
         "tokenizer": tokenizer.to_json(),
         "meta": json.dumps(meta.to_dict(), ensure_ascii=False, default=str),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # save_model (not save_file) because tied weights share storage.
-        save_model(model, tmp, metadata=metadata)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # save_model (not save_file) because tied weights share storage.
+    atomic_write(path, lambda tmp: save_model(model, tmp, metadata=metadata))
 
 
 RELEASE_FILE = "model.safetensors"  # a shipped model's weights, in checkpoints/<name>/

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from textgen.cli.threads import threads_option
+
 if TYPE_CHECKING:
     from textgen.checkpoint import CheckpointMeta
 
@@ -52,13 +54,7 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | mps")
-@click.option(
-    "--threads",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="CPU threads (0 = the cores other work leaves idle)",
-)
+@threads_option
 def eval_cmd(checkpoint, split, text_file, header_lines, as_json, quiet, device, threads):
     """Loss (nats per token), perplexity and bits per character of CHECKPOINT (a shipped model's
     name such as tang, a run directory or a .safetensors file): over all characters, and over

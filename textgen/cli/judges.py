@@ -14,6 +14,8 @@ import json
 
 import click
 
+from textgen.cli.threads import threads_option
+
 
 @click.group(
     "judges",
@@ -54,27 +56,11 @@ Examples:
 @click.option(
     "--seed", type=click.IntRange(min=0), default=1, show_default=True, help="sampling and training seed"
 )
-@click.option(
-    "--steps",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="training steps of the judges' networks (64 examples per judge each)",
-)
-@click.option(
-    "--train-seconds",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="stop training after this long even if steps remain (0 = no limit)",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="CPU threads (0 = the cores other work leaves idle)",
-)
+@click.option("--steps", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="training steps of the judges' networks (64 examples per judge each)")  # fmt: skip
+@click.option("--train-seconds", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="stop training after this long even if steps remain (0 = no limit)")  # fmt: skip
+@threads_option
 @click.option("--json", "as_json", is_flag=True, help="print the figures and weights as one JSON object")
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 def train(checkpoint, samples, out, seed, steps, train_seconds, threads, as_json, quiet):

@@ -45,3 +45,16 @@ def ckpt_path(tmp_path_factory):
 @pytest.fixture(scope="session")
 def gen(ckpt_path) -> Generator:
     return Generator.from_checkpoint(ckpt_path)
+
+
+def header_model(folder, header: str, extra: str, seed: int, head_scale: float = 1.0):
+    """A tiny random model (one 24-unit LSTM layer) whose documents open with the lines of `header`
+    (a read.header template such as "{form}\n{title}"), saved as folder/best.safetensors."""
+    tok = CharTokenizer.train([TEXT + extra])
+    torch.manual_seed(seed)
+    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(head_scale)
+    path = folder / "best.safetensors"
+    save_checkpoint(path, model, tok, {"corpus": {"name": "tang", "manifest": {"read": {"header": header}}}})
+    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textgen.checkpoint import CheckpointMeta, save_checkpoint
+from textgen.checkpoint import CheckpointMeta
 from textgen.data.variants import VARIANTS
 from textgen.errors import ConfigError
 from textgen.poetry.header import header_plan, template_fields
@@ -18,18 +18,11 @@ TANG_META = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\
 
 @pytest.fixture(scope="module")
 def titled(tmp_path_factory) -> Generator:
-    import torch
+    from .conftest import header_model
 
-    from textgen.model import RNNLM, ModelConfig
-    from textgen.tokenizer import CharTokenizer
-
-    from .conftest import TEXT
-
-    tok = CharTokenizer.train([TEXT + "五绝七律言古杂鴈兮不知何处"])
-    torch.manual_seed(3)
-    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
-    path = tmp_path_factory.mktemp("titled") / "best.safetensors"
-    save_checkpoint(path, model, tok, TANG_META)
+    path = header_model(
+        tmp_path_factory.mktemp("titled"), "{form}\n{title}", "五绝七律言古杂鴈兮不知何处", seed=3
+    )
     return Generator.from_checkpoint(path)
 
 

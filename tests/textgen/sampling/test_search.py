@@ -6,17 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-from textgen.checkpoint import save_checkpoint
 from textgen.errors import ConfigError
-from textgen.model import RNNLM, ModelConfig
 from textgen.poetry.forms import resolve_form
 from textgen.sampling import Generator, SamplingParams
 from textgen.sampling.search import LineSearch
-from textgen.tokenizer import CharTokenizer
 
-from .conftest import TEXT
+from .conftest import header_model
 
 PLAN_META = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\n{title}\n{keywords}"}}}}
 
@@ -24,13 +20,11 @@ PLAN_META = {"corpus": {"name": "tang", "manifest": {"read": {"header": "{form}\
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory) -> Generator:
     """A tiny random model whose documents open with form, title and keyword lines."""
-    tok = CharTokenizer.train([TEXT + "五绝七律言古杂、"])
-    torch.manual_seed(5)
-    model = RNNLM(ModelConfig(vocab_size=tok.vocab_size, n_layer=1, hidden_size=24, n_embd=16)).eval()
-    with torch.no_grad():
-        model.head.weight.mul_(6)
     d = tmp_path_factory.mktemp("planned") / "tiny"
-    save_checkpoint(d / "best.safetensors", model, tok, PLAN_META)
+    d.mkdir()
+    header_model(
+        d, PLAN_META["corpus"]["manifest"]["read"]["header"], "五绝七律言古杂、", seed=5, head_scale=6
+    )
     (d / "keywords.json").write_text(
         json.dumps({"table": {"明月": [["故乡", 2.0], ["地上", 1.0]]}, "prior": []}, ensure_ascii=False)
     )
