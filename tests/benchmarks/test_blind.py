@@ -3,10 +3,8 @@ key, a fake reader's marks are scored against it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -18,20 +16,14 @@ from textgen.model import RNNLM, ModelConfig
 from textgen.sampling import SamplingParams
 from textgen.tokenizer import CharTokenizer
 
+from .conftest import load
+
 BLIND = Path(__file__).resolve().parents[2] / "benchmarks" / "blind"
 CHARS = "山水花月风云江湖天地春秋日夜人归来去长望"
 HEADER = "{form}\n{title}"
 
 
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"blind_{name}", BLIND / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make_set, score = load("make_set"), load("score")
+make_set, score = load("blind/make_set"), load("blind/score")
 
 
 def poem(rng: random.Random, width: int) -> str:
