@@ -14,6 +14,11 @@ import click
 
 from textgen.sampling.params import MAX_N, MAX_NEW_TOKENS, SamplingParams
 
+KEYWORDS_HELP = ("关键词 plan, e.g. 明月,故乡: what the poem is about, for models trained with keyword plans (tang). "
+                 "Without it, tang plans keywords from --title.")  # fmt: skip
+SEARCH_HELP = ("Line-level search for forms and tunes: each line chosen among the model's own candidates by the "
+               "model and its judges [default: the model's; tang: on].")  # fmt: skip
+
 
 @click.command(
     epilog="""\b
@@ -73,12 +78,8 @@ some English and Korean fragments, as the lyrics it learned from did)"""
 @click.option(
     "--tones/--no-tones", default=None, help="Keep the 平仄 rules of 近体诗 (5- or 7-character lines)."
 )
-@click.option("--keywords", default=None,
-              help="关键词 plan, e.g. 明月,故乡: what the poem is about, for models trained with keyword plans "
-                   "(tang). Without it, tang plans keywords from --title.")  # fmt: skip
-@click.option("--search/--no-search", default=None,
-              help="Line-level search for forms and tunes: each line chosen among the model's own candidates "
-                   "by the model and its judges [default: the model's; tang: on].")  # fmt: skip
+@click.option("--keywords", default=None, help=KEYWORDS_HELP)
+@click.option("--search/--no-search", default=None, help=SEARCH_HELP)
 @click.option(
     "--beams", type=int, default=None, help="Search: partial poems kept after each line [default: 2]."
 )
