@@ -203,7 +203,8 @@ def test_lyrics_name_their_artists(models, capsys):
     assert "周杰伦 林俊杰 陈奕迅 许嵩 邓紫棋 任然 汪峰" in out
 
 
-def test_eval_names_the_way_to_its_mirror(capsys, monkeypatch):
+def test_eval_names_the_way_to_its_mirror(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("TEXTGEN_MIRROR", raising=False)  # the lyrics corpora come from a local mirror
+    monkeypatch.setenv("TEXTGEN_HOME", str(tmp_path))  # not prepared yet (an earlier test may have)
     code, _, err = run(["eval", "lyrics", "--quiet"], capsys)
     assert code == 1 and "TEXTGEN_MIRROR=DIR before textgen eval" in err and "--mirror" not in err
