@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,11 @@ def test_two_process_gloo_run_matches_one_process(toy_data, tmp_path):
         str(tmp_path / "ddp"),
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 and "terminate called without an active exception" in proc.stderr:
+        # A gloo worker thread at process exit, seen once in ~5 runs on a loaded 2-core machine after
+        # every step had run: one more try, from scratch; the curves below must still match.
+        shutil.rmtree(tmp_path / "ddp", ignore_errors=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     train(toy_data, ModelConfig(**model), TrainConfig(**opts, out=str(tmp_path / "one")), quiet=True)
 
