@@ -185,9 +185,7 @@ class LineSearch:
                 n = len(p.text)
                 p.score += p.lm - (10.0 if n > TITLE_MAX_CHARS or n == 0 else 0.0)
                 self._plan_keywords(p)
-            elif start[r][0] or start[r][1]:
-                p.score += 0.0  # a header line given or a forced prompt: nothing to choose
-            else:
+            elif not (start[r][0] or start[r][1]):  # a forced header line or prompt: nothing to score
                 verse.append(p)
         # Group the candidates of one parent (same lines so far) so the judges see them in one call.
         groups: dict[tuple, list[_Path]] = {}
